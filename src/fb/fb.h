@@ -1,0 +1,323 @@
+/*
+ * fb.h - the FlatBuffers runtime of sluice: reading primitives, the schema
+ * model loaded from reflection (.bfbs) data, the builder, the verifier and
+ * the JSON transcoders.
+ *
+ * Wire format (little-endian, offsets relative to where they are stored):
+ *   buffer:  [uoffset root] ...           root table at 0 + root
+ *   prefixed:[u32 size][uoffset root] ... size = bytes after the prefix;
+ *            alignment is relative to the prefix (the start of the buffer)
+ *   table:   [soffset vt] fields...       vtable at table - soffset
+ *   vtable:  [u16 vt_size][u16 table_size][u16 field_off]...  (0 = absent)
+ *   vector:  [u32 count] elements...      string: + NUL terminator
+ *
+ * Readers below do not check bounds: they are for buffers that passed
+ * sl_fb_verify() (verify at the boundary, trust inside).
+ */
+#ifndef SL_FB_H
+#define SL_FB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define SL_FB_DEPTH_MAX 64
+#define SL_FB_TABLES_MAX 1000000u
+#define SL_FB_BUFFER_MAX 0x7fffffffu /* as FLATBUFFERS_MAX_BUFFER_SIZE */
+
+/* ---- reading primitives (memcpy: safe at any address) ---- */
+
+static inline uint8_t sl_fb_u8(const uint8_t *p) { return *p; }
+static inline uint16_t sl_fb_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static inline uint32_t sl_fb_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static inline uint64_t sl_fb_u64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static inline int32_t sl_fb_i32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+
+/* The table an offset field at p points to. */
+static inline const uint8_t *sl_fb_deref(const uint8_t *p) { return p + sl_fb_u32(p); }
+
+/* Root table of an unprefixed buffer. */
+static inline const uint8_t *sl_fb_root(const uint8_t *buf) { return sl_fb_deref(buf); }
+
+/* Address of field at vtable offset voff (4 + 2 * id) in table, or NULL. O(1). */
+static inline const uint8_t *sl_fb_field_ptr(const uint8_t *table, uint16_t voff)
+{
+    const uint8_t *vt = table - sl_fb_i32(table);
+    if (voff >= sl_fb_u16(vt))
+        return NULL;
+    uint16_t off = sl_fb_u16(vt + voff);
+    return off ? table + off : NULL;
+}
+
+static inline uint32_t sl_fb_vec_len(const uint8_t *vec) { return sl_fb_u32(vec); }
+static inline const uint8_t *sl_fb_vec_data(const uint8_t *vec) { return vec + 4; }
+
+/* ---- schema model (loaded once from .bfbs; immutable afterwards) ---- */
+
+/* reflection::BaseType */
+enum sl_fb_base {
+    SL_FB_NONE, SL_FB_UTYPE, SL_FB_BOOL, SL_FB_BYTE, SL_FB_UBYTE, SL_FB_SHORT, SL_FB_USHORT,
+    SL_FB_INT, SL_FB_UINT, SL_FB_LONG, SL_FB_ULONG, SL_FB_FLOAT, SL_FB_DOUBLE, SL_FB_STRING,
+    SL_FB_VECTOR, SL_FB_OBJ, SL_FB_UNION, SL_FB_ARRAY, SL_FB_BASE_MAX
+};
+
+/* Size in bytes of a scalar base type (0 for non-scalars, 4 for offsets). */
+size_t sl_fb_base_size(enum sl_fb_base base);
+const char *sl_fb_base_name(enum sl_fb_base base);
+static inline bool sl_fb_base_is_scalar(unsigned base) { return base >= SL_FB_UTYPE && base <= SL_FB_DOUBLE; }
+static inline bool sl_fb_base_is_integer(unsigned base) { return base >= SL_FB_UTYPE && base <= SL_FB_ULONG; }
+static inline bool sl_fb_base_is_float(unsigned base) { return base == SL_FB_FLOAT || base == SL_FB_DOUBLE; }
+
+struct sl_fb_schema;
+struct sl_fb_object;
+
+struct sl_fb_type {
+    uint8_t base;           /* enum sl_fb_base */
+    uint8_t element;        /* element base of VECTOR / ARRAY */
+    uint16_t fixed_length;  /* ARRAY element count */
+    int32_t index;          /* object (OBJ) or enum (scalars, UTYPE, UNION) index; -1 none */
+};
+
+/* How a [ubyte] field holds a nested buffer. */
+enum sl_fb_nested {
+    SL_FB_NESTED_NONE,
+    SL_FB_NESTED_TABLE,   /* nested_flatbuffer: "Table" attribute: nested_object */
+    SL_FB_NESTED_BY_TYPE, /* the envelope's payload: table named by the string field `type` */
+};
+
+struct sl_fb_field {
+    const char *name;       /* NUL-terminated, points into the .bfbs */
+    uint32_t name_len;
+    struct sl_fb_type type;
+    uint16_t id;            /* table: field id; struct: declaration index */
+    uint16_t offset;        /* table: vtable offset; struct: byte offset in the struct */
+    int64_t default_integer;
+    double default_real;
+    bool deprecated, required, optional, key;
+    uint8_t nested;                          /* enum sl_fb_nested */
+    const struct sl_fb_object *nested_object; /* SL_FB_NESTED_TABLE */
+    uint16_t type_field_voff;                /* SL_FB_NESTED_BY_TYPE: voff of `type` */
+    uint32_t padding;                        /* struct fields: pad bytes after the field */
+    const struct sl_fb_object *owner;
+};
+
+struct sl_fb_object {
+    const char *name;        /* full name, e.g. "sluice.orders.OrderPlaced" */
+    const char *short_name;  /* after the last '.' */
+    const char *event_type;  /* value of the `event` attribute, or NULL */
+    const struct sl_fb_schema *schema;
+    struct sl_fb_field *fields;   /* sorted by name (binary search) */
+    struct sl_fb_field **by_id;   /* by id (table) or offset (struct): output order */
+    uint32_t field_count;
+    int32_t index;           /* in schema->objects */
+    bool is_struct;
+    uint32_t minalign;
+    uint32_t bytesize;       /* structs */
+    uint16_t vtable_fields;  /* tables: 1 + largest field id */
+};
+
+struct sl_fb_enum_val {
+    const char *name;
+    int64_t value;
+    int32_t union_object;    /* unions: object index of the member, -1 for NONE */
+    uint8_t union_base;      /* unions: SL_FB_OBJ or SL_FB_STRING (or NONE) */
+};
+
+struct sl_fb_enum {
+    const char *name;
+    const char *short_name;
+    struct sl_fb_enum_val *vals;  /* sorted by value */
+    uint32_t val_count;
+    bool is_union;
+    bool bit_flags;
+    uint8_t underlying;      /* enum sl_fb_base */
+};
+
+struct sl_fb_schema {
+    char name[64];           /* "orders" for orders.bfbs */
+    const uint8_t *bfbs;     /* the reflection buffer; names point into it */
+    size_t bfbs_len;
+    struct sl_fb_object *objects;
+    uint32_t object_count;
+    struct sl_fb_enum *enums;
+    uint32_t enum_count;
+    const struct sl_fb_object *root;  /* root_type, or NULL */
+    void *owned;             /* bfbs copy we own (loaded from a file), or NULL */
+};
+
+/* An event type -> payload table mapping, from (event: "...") attributes. */
+struct sl_fb_event_type {
+    const char *type;
+    uint32_t type_len;
+    const struct sl_fb_object *object;
+};
+
+/* Every schema a process knows: the envelope plus domain schemas. */
+struct sl_fb_schemas {
+    struct sl_fb_schema *items[16];
+    uint32_t count;
+    const struct sl_fb_object *envelope;  /* sluice.Event */
+    struct sl_fb_event_type *types;       /* sorted by type */
+    uint32_t type_count;
+};
+
+/*
+ * Loads a reflection buffer (verified first against reflection.fbs's shape).
+ * bfbs must stay alive and unchanged while the schema is used; when copy is
+ * true the schema keeps its own copy. Returns 0 or -EINVAL/-ENOMEM with err.
+ */
+int sl_fb_schema_load(struct sl_fb_schema *schema, const char *name, const uint8_t *bfbs,
+                      size_t len, bool copy, char *err, size_t err_len);
+void sl_fb_schema_fini(struct sl_fb_schema *schema);
+
+/* Set of schemas: sl_fb_schemas_init loads the embedded envelope. */
+int sl_fb_schemas_init(struct sl_fb_schemas *schemas, char *err, size_t err_len);
+/* Adds an embedded schema by name ("orders") or a .bfbs file by path. */
+int sl_fb_schemas_add(struct sl_fb_schemas *schemas, const char *name_or_path, char *err,
+                      size_t err_len);
+/* Adds every embedded schema. */
+int sl_fb_schemas_add_embedded(struct sl_fb_schemas *schemas, char *err, size_t err_len);
+void sl_fb_schemas_fini(struct sl_fb_schemas *schemas);
+
+/* Table or struct by full or short name across the set; NULL if none or ambiguous. */
+const struct sl_fb_object *sl_fb_schemas_find_object(const struct sl_fb_schemas *schemas,
+                                                     const char *name);
+/* Payload table for an event type, O(log types). NULL when unknown. */
+const struct sl_fb_object *sl_fb_schemas_event_object(const struct sl_fb_schemas *schemas,
+                                                      const char *type, size_t type_len);
+
+/* Field of object by name, O(log fields); NULL when none. */
+const struct sl_fb_field *sl_fb_object_field(const struct sl_fb_object *object,
+                                             const char *name, size_t name_len);
+const struct sl_fb_object *sl_fb_schema_object(const struct sl_fb_schema *schema, int32_t index);
+const struct sl_fb_enum *sl_fb_schema_enum(const struct sl_fb_schema *schema, int32_t index);
+/* Enum value by number, O(log values); NULL when none. */
+const struct sl_fb_enum_val *sl_fb_enum_by_value(const struct sl_fb_enum *e, int64_t value);
+/* Enum value by name, O(values); NULL when none. */
+const struct sl_fb_enum_val *sl_fb_enum_by_name(const struct sl_fb_enum *e, const char *name,
+                                                size_t name_len);
+/* Size of one element of a vector/array of type (struct size, scalar size, or 4). */
+size_t sl_fb_type_element_size(const struct sl_fb_schema *schema, const struct sl_fb_type *type);
+
+/* ---- verifier ---- */
+
+struct sl_fb_verify_opts {
+    uint32_t depth_max;      /* default SL_FB_DEPTH_MAX */
+    uint32_t tables_max;     /* default SL_FB_TABLES_MAX */
+    bool check_nested;       /* verify nested buffers (payload, nested_flatbuffer) */
+    const struct sl_fb_schemas *schemas; /* for SL_FB_NESTED_BY_TYPE payloads */
+};
+
+/*
+ * Verifies an untrusted buffer whose root is object. When prefixed, buf starts
+ * at the 4-byte size prefix, which must equal len - 4, and alignment is
+ * checked relative to buf (as flatbuffers::Verifier does). Returns 0, or
+ * -EINVAL with "offset N: reason" in err. Costs O(len); allocates nothing.
+ */
+int sl_fb_verify(const uint8_t *buf, size_t len, bool prefixed, const struct sl_fb_object *object,
+                 const struct sl_fb_verify_opts *opts, char *err, size_t err_len);
+
+/* ---- builder (back to front, like flatbuffers::FlatBufferBuilder) ---- */
+
+/* A reference to something built: its distance from the buffer's end. */
+typedef uint32_t sl_fb_ref;
+
+#define SL_FB_TABLE_FIELDS_MAX 1024
+
+struct sl_fbb_slot {
+    uint32_t ref;   /* where the field's value was written (distance from end) */
+    uint16_t voff;
+};
+
+/* Owned by one thread; grows by doubling (allocation only when it grows). */
+struct sl_fbb {
+    uint8_t *buf;
+    size_t cap;
+    size_t size;        /* bytes written, at buf + cap - size */
+    size_t minalign;    /* largest alignment requested so far */
+    bool force_defaults;
+    bool in_table;
+    uint32_t table_start;  /* size when the table started */
+    uint32_t slot_count;
+    struct sl_fbb_slot slots[SL_FB_TABLE_FIELDS_MAX];
+    uint32_t vtables[64];  /* refs of recent vtables for dedupe (ring) */
+    uint32_t vtable_count;
+    bool failed;        /* set when a limit was hit; finish reports it */
+};
+
+void sl_fbb_init(struct sl_fbb *b, size_t initial_cap);
+void sl_fbb_fini(struct sl_fbb *b);
+void sl_fbb_reset(struct sl_fbb *b);
+/* Makes room and pads so that after writing `len` bytes the position is
+ * aligned to `align` (a power of two <= 16). */
+void sl_fbb_prep(struct sl_fbb *b, size_t align, size_t len);
+/* Pushes raw bytes (caller prepped). */
+void sl_fbb_push(struct sl_fbb *b, const void *data, size_t len);
+void sl_fbb_pad(struct sl_fbb *b, size_t len);
+
+sl_fb_ref sl_fbb_string(struct sl_fbb *b, const char *s, size_t len);
+/* Vector of count elements of elem_size bytes each, aligned to align; the
+ * data (little-endian, already laid out) is copied. */
+sl_fb_ref sl_fbb_vector(struct sl_fbb *b, const void *data, size_t count, size_t elem_size,
+                        size_t align);
+/* Vector of offsets (strings, tables). refs in forward order. */
+sl_fb_ref sl_fbb_vector_refs(struct sl_fbb *b, const sl_fb_ref *refs, size_t count);
+/* Starts a vector to be filled back to front with sl_fbb_push (last element
+ * first); returns nothing: end it with sl_fbb_vector_end. */
+void sl_fbb_vector_start(struct sl_fbb *b, size_t count, size_t elem_size, size_t align);
+sl_fb_ref sl_fbb_vector_end(struct sl_fbb *b, size_t count);
+/* Pushes one offset element (inside sl_fbb_vector_start with elem_size 4). */
+void sl_fbb_push_ref(struct sl_fbb *b, sl_fb_ref ref);
+
+void sl_fbb_table_start(struct sl_fbb *b);
+/* Scalar field: skipped when equal to its default unless force_defaults or
+ * always (optional scalars, union types set by caller). */
+void sl_fbb_add_scalar(struct sl_fbb *b, uint16_t voff, const void *le_value, size_t size,
+                       const void *le_default, bool always);
+void sl_fbb_add_ref(struct sl_fbb *b, uint16_t voff, sl_fb_ref ref);
+/* Inline struct bytes, aligned to align. */
+void sl_fbb_add_struct(struct sl_fbb *b, uint16_t voff, const void *data, size_t size,
+                       size_t align);
+sl_fb_ref sl_fbb_table_end(struct sl_fbb *b);
+
+/* Finishes with root; aligns the whole buffer to minalign. Returns the
+ * finished bytes (valid until the next reset) and their length. */
+const uint8_t *sl_fbb_finish(struct sl_fbb *b, sl_fb_ref root, bool size_prefixed, size_t *len);
+
+/* ---- JSON ---- */
+
+/* Transcoder state: reused across records; allocates only when it grows. */
+struct sl_json_tape;
+struct sl_fb_json {
+    const struct sl_fb_schemas *schemas;
+    struct sl_json_tape *tape;
+    struct sl_fbb builders[4];  /* [0] the record, [1..] nested buffers by depth */
+    bool force_defaults;
+    char *out;                  /* fb -> json output */
+    size_t out_len, out_cap;
+};
+
+void sl_fb_json_init(struct sl_fb_json *j, const struct sl_fb_schemas *schemas);
+void sl_fb_json_fini(struct sl_fb_json *j);
+
+/*
+ * Parses one JSON value (strict JSON; enum names; union `x_type` fields as
+ * flatc writes them; the envelope payload as the object of the table its
+ * `type` names) and builds a buffer rooted at object. The result stays
+ * valid until the next call. Returns 0, or -EINVAL with "col N: reason"
+ * (1-based byte column) in err.
+ */
+int sl_fb_json_to_fb(struct sl_fb_json *j, const struct sl_fb_object *object, const char *json,
+                     size_t len, bool size_prefixed, const uint8_t **out, size_t *out_len,
+                     char *err, size_t err_len);
+
+/*
+ * Writes a verified buffer (unprefixed: buf is the root offset) as one line
+ * of JSON (no newline) into j->out. Returns 0, or -EINVAL with a reason
+ * (invalid UTF-8, unknown payload type).
+ */
+int sl_fb_to_json(struct sl_fb_json *j, const struct sl_fb_object *object, const uint8_t *buf,
+                  size_t len, const char **out, size_t *out_len, char *err, size_t err_len);
+
+#endif
