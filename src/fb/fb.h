@@ -289,11 +289,16 @@ const uint8_t *sl_fbb_finish(struct sl_fbb *b, sl_fb_ref root, bool size_prefixe
 
 /* Transcoder state: reused across records; allocates only when it grows. */
 struct sl_json_tape;
+struct sl_fb_json_member;
 struct sl_fb_json {
     const struct sl_fb_schemas *schemas;
     struct sl_json_tape *tape;
     struct sl_fbb builders[4];  /* [0] the record, [1..] nested buffers by depth */
     bool force_defaults;
+    struct sl_fb_json_member *members; /* json -> fb: per-table member stack */
+    size_t members_cap;
+    uint8_t *scratch;           /* json -> fb: vector of scalars/structs */
+    size_t scratch_cap;
     char *out;                  /* fb -> json output */
     size_t out_len, out_cap;
 };

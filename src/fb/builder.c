@@ -1,0 +1,242 @@
+/*
+ * builder.c - builds FlatBuffers back to front, as flatbuffers'
+ * FlatBufferBuilder does: children first, every position kept as its
+ * distance from the end of the buffer (sl_fb_ref), so nothing moves when
+ * the buffer grows, and alignment taken relative to the end is alignment
+ * relative to the start once finish() pads the front to minalign.
+ *
+ * Vtables are deduplicated against the last 64 written into this buffer.
+ * Memory: one block that doubles when full; reset() keeps it.
+ */
+#include <stdlib.h>
+
+#include "core/assert.h"
+#include "fb/fb.h"
+
+void sl_fbb_init(struct sl_fbb *b, size_t initial_cap)
+{
+    memset(b, 0, sizeof(*b));
+    b->cap = initial_cap < 256 ? 256 : initial_cap;
+    b->buf = aligned_alloc(16, (b->cap + 15) & ~(size_t)15);
+    SL_ASSERT(b->buf);
+    b->minalign = 1;
+}
+
+void sl_fbb_fini(struct sl_fbb *b)
+{
+    free(b->buf);
+    memset(b, 0, sizeof(*b));
+}
+
+void sl_fbb_reset(struct sl_fbb *b)
+{
+    b->size = 0;
+    b->minalign = 1;
+    b->in_table = false;
+    b->slot_count = 0;
+    b->vtable_count = 0;
+    b->failed = false;
+}
+
+/* Makes room for `need` more bytes in front of the written data. */
+static void fbb_reserve(struct sl_fbb *b, size_t need)
+{
+    if (SL_LIKELY(b->cap - b->size >= need))
+        return;
+    size_t cap = b->cap;
+    while (cap - b->size < need)
+        cap *= 2;
+    uint8_t *buf = aligned_alloc(16, cap);
+    SL_ASSERT(buf);
+    memcpy(buf + cap - b->size, b->buf + b->cap - b->size, b->size);
+    free(b->buf);
+    b->buf = buf;
+    b->cap = cap;
+}
+
+static inline uint8_t *fbb_front(struct sl_fbb *b) { return b->buf + b->cap - b->size; }
+
+void sl_fbb_pad(struct sl_fbb *b, size_t len)
+{
+    fbb_reserve(b, len);
+    b->size += len;
+    memset(fbb_front(b), 0, len);
+}
+
+void sl_fbb_prep(struct sl_fbb *b, size_t align, size_t len)
+{
+    SL_DASSERT(align && (align & (align - 1)) == 0 && align <= 16);
+    if (align > b->minalign)
+        b->minalign = align;
+    size_t pad = (~(b->size + len) + 1) & (align - 1);
+    fbb_reserve(b, pad + len);
+    if (pad)
+        sl_fbb_pad(b, pad);
+    if (b->size + len > SL_FB_BUFFER_MAX)
+        b->failed = true;
+}
+
+void sl_fbb_push(struct sl_fbb *b, const void *data, size_t len)
+{
+    fbb_reserve(b, len);
+    b->size += len;
+    memcpy(fbb_front(b), data, len);
+}
+
+static void fbb_push_u32(struct sl_fbb *b, uint32_t v) { sl_fbb_push(b, &v, 4); }
+
+/* The uoffset stored at the next 4 bytes that points at ref. */
+static uint32_t fbb_refer(struct sl_fbb *b, sl_fb_ref ref)
+{
+    SL_DASSERT(ref <= b->size + 4);
+    return (uint32_t)(b->size + 4 - ref);
+}
+
+void sl_fbb_push_ref(struct sl_fbb *b, sl_fb_ref ref)
+{
+    sl_fbb_prep(b, 4, 0);
+    fbb_push_u32(b, fbb_refer(b, ref));
+}
+
+sl_fb_ref sl_fbb_string(struct sl_fbb *b, const char *s, size_t len)
+{
+    SL_ASSERT(!b->in_table);
+    sl_fbb_prep(b, 4, len + 1);
+    sl_fbb_pad(b, 1); /* NUL terminator */
+    sl_fbb_push(b, s, len);
+    fbb_push_u32(b, (uint32_t)len);
+    return (sl_fb_ref)b->size;
+}
+
+void sl_fbb_vector_start(struct sl_fbb *b, size_t count, size_t elem_size, size_t align)
+{
+    SL_ASSERT(!b->in_table);
+    sl_fbb_prep(b, 4, count * elem_size);
+    sl_fbb_prep(b, align, count * elem_size);
+}
+
+sl_fb_ref sl_fbb_vector_end(struct sl_fbb *b, size_t count)
+{
+    fbb_push_u32(b, (uint32_t)count);
+    return (sl_fb_ref)b->size;
+}
+
+sl_fb_ref sl_fbb_vector(struct sl_fbb *b, const void *data, size_t count, size_t elem_size,
+                        size_t align)
+{
+    sl_fbb_vector_start(b, count, elem_size, align);
+    sl_fbb_push(b, data, count * elem_size);
+    return sl_fbb_vector_end(b, count);
+}
+
+sl_fb_ref sl_fbb_vector_refs(struct sl_fbb *b, const sl_fb_ref *refs, size_t count)
+{
+    sl_fbb_vector_start(b, count, 4, 4);
+    for (size_t i = count; i-- > 0;)
+        fbb_push_u32(b, fbb_refer(b, refs[i]));
+    return sl_fbb_vector_end(b, count);
+}
+
+void sl_fbb_table_start(struct sl_fbb *b)
+{
+    SL_ASSERT(!b->in_table);
+    b->in_table = true;
+    b->slot_count = 0;
+    b->table_start = (uint32_t)b->size;
+}
+
+static void fbb_slot(struct sl_fbb *b, uint16_t voff)
+{
+    if (SL_UNLIKELY(b->slot_count == SL_FB_TABLE_FIELDS_MAX || voff < 4 ||
+                    voff >= 4 + 2 * SL_FB_TABLE_FIELDS_MAX)) {
+        b->failed = true;
+        return;
+    }
+    b->slots[b->slot_count++] = (struct sl_fbb_slot){.ref = (uint32_t)b->size, .voff = voff};
+}
+
+void sl_fbb_add_scalar(struct sl_fbb *b, uint16_t voff, const void *le_value, size_t size,
+                       const void *le_default, bool always)
+{
+    SL_DASSERT(b->in_table);
+    if (!always && !b->force_defaults && le_default && memcmp(le_value, le_default, size) == 0)
+        return;
+    sl_fbb_prep(b, size, size);
+    sl_fbb_push(b, le_value, size);
+    fbb_slot(b, voff);
+}
+
+void sl_fbb_add_ref(struct sl_fbb *b, uint16_t voff, sl_fb_ref ref)
+{
+    SL_DASSERT(b->in_table);
+    sl_fbb_prep(b, 4, 4);
+    fbb_push_u32(b, fbb_refer(b, ref));
+    fbb_slot(b, voff);
+}
+
+void sl_fbb_add_struct(struct sl_fbb *b, uint16_t voff, const void *data, size_t size,
+                       size_t align)
+{
+    SL_DASSERT(b->in_table);
+    sl_fbb_prep(b, align, size);
+    sl_fbb_push(b, data, size);
+    fbb_slot(b, voff);
+}
+
+/* An earlier vtable of this buffer with the same bytes, or 0. */
+static uint32_t fbb_vtable_find(struct sl_fbb *b, const uint16_t *vt, size_t vt_size)
+{
+    uint32_t n = b->vtable_count < 64 ? b->vtable_count : 64;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t ref = b->vtables[i];
+        if (memcmp(b->buf + b->cap - ref, vt, vt_size) == 0)
+            return ref;
+    }
+    return 0;
+}
+
+sl_fb_ref sl_fbb_table_end(struct sl_fbb *b)
+{
+    SL_ASSERT(b->in_table);
+    sl_fbb_prep(b, 4, 4);
+    fbb_push_u32(b, 0); /* soffset to the vtable, patched below */
+    uint32_t table_ref = (uint32_t)b->size;
+    uint16_t vt[4 + 2 * SL_FB_TABLE_FIELDS_MAX / 2];
+    uint16_t voff_max = 2;
+    for (uint32_t i = 0; i < b->slot_count; i++)
+        if (b->slots[i].voff > voff_max)
+            voff_max = b->slots[i].voff;
+    size_t vt_size = (size_t)voff_max + 2;
+    memset(vt, 0, vt_size);
+    vt[0] = (uint16_t)vt_size;
+    uint32_t table_size = table_ref - b->table_start;
+    if (table_size > 0xffff)
+        b->failed = true;
+    vt[1] = (uint16_t)table_size;
+    for (uint32_t i = 0; i < b->slot_count; i++)
+        vt[b->slots[i].voff / 2] = (uint16_t)(table_ref - b->slots[i].ref);
+    uint32_t vt_ref = fbb_vtable_find(b, vt, vt_size);
+    if (!vt_ref) {
+        sl_fbb_push(b, vt, vt_size); /* size is 4-aligned, vt_size even: stays 2-aligned */
+        vt_ref = (uint32_t)b->size;
+        b->vtables[b->vtable_count++ % 64] = vt_ref;
+    }
+    /* table - soffset = vtable; both as distances from the end */
+    int32_t soffset = (int32_t)vt_ref - (int32_t)table_ref;
+    memcpy(b->buf + b->cap - table_ref, &soffset, 4);
+    b->in_table = false;
+    b->slot_count = 0;
+    return table_ref;
+}
+
+const uint8_t *sl_fbb_finish(struct sl_fbb *b, sl_fb_ref root, bool size_prefixed, size_t *len)
+{
+    SL_ASSERT(!b->in_table);
+    size_t minalign = b->minalign < 4 ? 4 : b->minalign;
+    sl_fbb_prep(b, minalign, size_prefixed ? 8 : 4);
+    fbb_push_u32(b, fbb_refer(b, root));
+    if (size_prefixed)
+        fbb_push_u32(b, (uint32_t)b->size);
+    *len = b->size;
+    return fbb_front(b);
+}

@@ -1,0 +1,386 @@
+/*
+ * json_tape.c - strict JSON to a token tape (see json_int.h). Recursive
+ * descent bounded by SL_JSON_DEPTH_MAX; every error names the 1-based byte
+ * column where it was found.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/assert.h"
+#include "fb/json_int.h"
+
+struct parser {
+    struct sl_json_tape *tape;
+    const char *s;
+    size_t len, pos;
+    char *err;
+    size_t err_len;
+};
+
+static int fail(struct parser *p, size_t at, const char *what)
+{
+    if (p->err_len)
+        snprintf(p->err, p->err_len, "col %zu: %s", at + 1, what);
+    return -EINVAL;
+}
+
+void sl_json_tape_init(struct sl_json_tape *tape) { memset(tape, 0, sizeof(*tape)); }
+
+void sl_json_tape_fini(struct sl_json_tape *tape)
+{
+    free(tape->toks);
+    free(tape->text);
+    memset(tape, 0, sizeof(*tape));
+}
+
+static uint32_t tok_new(struct parser *p, enum sl_json_kind kind)
+{
+    struct sl_json_tape *tape = p->tape;
+    if (tape->count == tape->cap) {
+        tape->cap = tape->cap ? tape->cap * 2 : 256;
+        tape->toks = realloc(tape->toks, tape->cap * sizeof(*tape->toks));
+        SL_ASSERT(tape->toks);
+    }
+    uint32_t i = tape->count++;
+    tape->toks[i] = (struct sl_json_tok){.start = (uint32_t)p->pos, .kind = (uint8_t)kind};
+    return i;
+}
+
+static void skip_ws(struct parser *p)
+{
+    while (p->pos < p->len) {
+        char c = p->s[p->pos];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            break;
+        p->pos++;
+    }
+}
+
+static int hex4(const char *s, uint32_t *v)
+{
+    uint32_t x = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        x <<= 4;
+        if (c >= '0' && c <= '9')
+            x |= (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            x |= (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            x |= (uint32_t)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *v = x;
+    return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    uint32_t cp, min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, cp = c & 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, cp = c & 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, cp = c & 0x07, min = 0x10000;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+static int parse_string(struct parser *p)
+{
+    uint32_t t = tok_new(p, SL_JSON_STR);
+    size_t start = ++p->pos; /* after the opening quote */
+    bool escaped = false;
+    while (p->pos < p->len) {
+        unsigned char c = (unsigned char)p->s[p->pos];
+        if (c == '"') {
+            struct sl_json_tok *tok = &p->tape->toks[t];
+            tok->start = (uint32_t)start;
+            tok->len = (uint32_t)(p->pos - start);
+            tok->escaped = escaped;
+            tok->end = t + 1;
+            p->pos++;
+            return 0;
+        }
+        if (c < 0x20)
+            return fail(p, p->pos, "control character in string (escape it)");
+        if (c == '\\') {
+            escaped = true;
+            if (p->pos + 1 >= p->len)
+                break;
+            char e = p->s[p->pos + 1];
+            if (strchr("\"\\/bfnrt", e) && e) {
+                p->pos += 2;
+                continue;
+            }
+            if (e != 'u')
+                return fail(p, p->pos, "invalid escape in string");
+            uint32_t u;
+            if (p->pos + 6 > p->len || hex4(p->s + p->pos + 2, &u))
+                return fail(p, p->pos, "invalid \\u escape (needs 4 hex digits)");
+            p->pos += 6;
+            if (u >= 0xdc00 && u <= 0xdfff)
+                return fail(p, p->pos - 6, "lone low surrogate in \\u escape");
+            if (u >= 0xd800 && u <= 0xdbff) {
+                uint32_t lo;
+                if (p->pos + 6 > p->len || p->s[p->pos] != '\\' || p->s[p->pos + 1] != 'u' ||
+                    hex4(p->s + p->pos + 2, &lo) || lo < 0xdc00 || lo > 0xdfff)
+                    return fail(p, p->pos - 6, "high surrogate not followed by a low surrogate");
+                p->pos += 6;
+            }
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t n = utf8_len((const unsigned char *)p->s + p->pos, p->len - p->pos);
+            if (!n)
+                return fail(p, p->pos, "invalid UTF-8 in string");
+            p->pos += n;
+            continue;
+        }
+        p->pos++;
+    }
+    return fail(p, start - 1, "unterminated string");
+}
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static int parse_number(struct parser *p)
+{
+    uint32_t t = tok_new(p, SL_JSON_NUM);
+    size_t start = p->pos;
+    const char *s = p->s;
+    bool is_int = true;
+    if (p->pos < p->len && s[p->pos] == '-')
+        p->pos++;
+    if (p->pos >= p->len || !is_digit(s[p->pos]))
+        return fail(p, start, "invalid number");
+    if (s[p->pos] == '0') {
+        p->pos++;
+        if (p->pos < p->len && is_digit(s[p->pos]))
+            return fail(p, start, "leading zero in number");
+    } else {
+        while (p->pos < p->len && is_digit(s[p->pos]))
+            p->pos++;
+    }
+    if (p->pos < p->len && s[p->pos] == '.') {
+        is_int = false;
+        p->pos++;
+        if (p->pos >= p->len || !is_digit(s[p->pos]))
+            return fail(p, p->pos, "digit expected after decimal point");
+        while (p->pos < p->len && is_digit(s[p->pos]))
+            p->pos++;
+    }
+    if (p->pos < p->len && (s[p->pos] == 'e' || s[p->pos] == 'E')) {
+        is_int = false;
+        p->pos++;
+        if (p->pos < p->len && (s[p->pos] == '+' || s[p->pos] == '-'))
+            p->pos++;
+        if (p->pos >= p->len || !is_digit(s[p->pos]))
+            return fail(p, p->pos, "digit expected in exponent");
+        while (p->pos < p->len && is_digit(s[p->pos]))
+            p->pos++;
+    }
+    struct sl_json_tok *tok = &p->tape->toks[t];
+    tok->len = (uint32_t)(p->pos - start);
+    tok->is_int = is_int;
+    tok->end = t + 1;
+    return 0;
+}
+
+static int parse_literal(struct parser *p, const char *word, enum sl_json_kind kind)
+{
+    size_t n = strlen(word);
+    if (p->len - p->pos < n || memcmp(p->s + p->pos, word, n) != 0)
+        return fail(p, p->pos, "unexpected character (expected a JSON value)");
+    uint32_t t = tok_new(p, kind);
+    p->tape->toks[t].len = (uint32_t)n;
+    p->tape->toks[t].end = t + 1;
+    p->pos += n;
+    return 0;
+}
+
+static int parse_value(struct parser *p, int depth);
+
+static int parse_container(struct parser *p, int depth, bool is_obj)
+{
+    if (depth >= SL_JSON_DEPTH_MAX)
+        return fail(p, p->pos, "nesting too deep");
+    uint32_t t = tok_new(p, is_obj ? SL_JSON_OBJ : SL_JSON_ARR);
+    char close = is_obj ? '}' : ']';
+    uint32_t count = 0;
+    p->pos++;
+    skip_ws(p);
+    if (p->pos < p->len && p->s[p->pos] == close) {
+        p->pos++;
+    } else {
+        for (;;) {
+            skip_ws(p);
+            if (is_obj) {
+                if (p->pos >= p->len || p->s[p->pos] != '"')
+                    return fail(p, p->pos, "expected a string key");
+                int rc = parse_string(p);
+                if (rc)
+                    return rc;
+                skip_ws(p);
+                if (p->pos >= p->len || p->s[p->pos] != ':')
+                    return fail(p, p->pos, "expected ':' after key");
+                p->pos++;
+            }
+            int rc = parse_value(p, depth + 1);
+            if (rc)
+                return rc;
+            count++;
+            skip_ws(p);
+            if (p->pos < p->len && p->s[p->pos] == ',') {
+                p->pos++;
+                continue;
+            }
+            if (p->pos < p->len && p->s[p->pos] == close) {
+                p->pos++;
+                break;
+            }
+            return fail(p, p->pos, is_obj ? "expected ',' or '}'" : "expected ',' or ']'");
+        }
+    }
+    p->tape->toks[t].count = count;
+    p->tape->toks[t].end = p->tape->count;
+    return 0;
+}
+
+static int parse_value(struct parser *p, int depth)
+{
+    skip_ws(p);
+    if (p->pos >= p->len)
+        return fail(p, p->pos, "unexpected end of input (expected a JSON value)");
+    switch (p->s[p->pos]) {
+    case '{': return parse_container(p, depth, true);
+    case '[': return parse_container(p, depth, false);
+    case '"': return parse_string(p);
+    case 't': return parse_literal(p, "true", SL_JSON_TRUE);
+    case 'f': return parse_literal(p, "false", SL_JSON_FALSE);
+    case 'n': return parse_literal(p, "null", SL_JSON_NULL);
+    default: return parse_number(p);
+    }
+}
+
+int sl_json_tape_parse(struct sl_json_tape *tape, const char *json, size_t len, char *err,
+                       size_t err_len)
+{
+    struct parser p = {.tape = tape, .s = json, .len = len, .err = err, .err_len = err_len};
+    tape->count = 0;
+    if (len > UINT32_MAX)
+        return fail(&p, 0, "input larger than 4 GiB");
+    int rc = parse_value(&p, 0);
+    if (rc)
+        return rc;
+    skip_ws(&p);
+    if (p.pos != len)
+        return fail(&p, p.pos, "unexpected characters after the JSON value");
+    return 0;
+}
+
+static size_t put_utf8(char *out, uint32_t cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+const char *sl_json_string(struct sl_json_tape *tape, const char *json,
+                           const struct sl_json_tok *t, size_t *len)
+{
+    const char *s = json + t->start;
+    if (!t->escaped) {
+        *len = t->len;
+        return s;
+    }
+    if (tape->text_cap < t->len) {
+        tape->text_cap = t->len * 2;
+        tape->text = realloc(tape->text, tape->text_cap);
+        SL_ASSERT(tape->text);
+    }
+    /* the tape pass validated every escape; decoding never grows the text */
+    char *out = tape->text;
+    size_t n = 0;
+    for (size_t i = 0; i < t->len;) {
+        if (s[i] != '\\') {
+            out[n++] = s[i++];
+            continue;
+        }
+        char e = s[i + 1];
+        i += 2;
+        switch (e) {
+        case 'b': out[n++] = '\b'; break;
+        case 'f': out[n++] = '\f'; break;
+        case 'n': out[n++] = '\n'; break;
+        case 'r': out[n++] = '\r'; break;
+        case 't': out[n++] = '\t'; break;
+        case 'u': {
+            uint32_t u, lo;
+            hex4(s + i, &u);
+            i += 4;
+            if (u >= 0xd800 && u <= 0xdbff) {
+                hex4(s + i + 2, &lo);
+                i += 6;
+                u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+            }
+            n += put_utf8(out + n, u);
+            break;
+        }
+        default: out[n++] = e; break; /* " \ / */
+        }
+    }
+    *len = n;
+    return out;
+}
+
+uint32_t sl_json_member(const struct sl_json_tape *tape, const char *json, uint32_t obj,
+                        const char *key, size_t key_len)
+{
+    const struct sl_json_tok *toks = tape->toks;
+    uint32_t k = obj + 1;
+    for (uint32_t i = 0; i < toks[obj].count; i++) {
+        const struct sl_json_tok *kt = &toks[k];
+        if (!kt->escaped && kt->len == key_len && memcmp(json + kt->start, key, key_len) == 0)
+            return k + 1;
+        k = toks[k + 1].end;
+    }
+    return 0;
+}
