@@ -3,8 +3,9 @@
  * shape flatc writes and json_to_fb.c reads: fields in id order, present
  * fields only, enums by name (bit flags as space-separated names; a value
  * with no name as its number), unions as "x_type" + "x", structs as objects,
- * nested buffers as the object of their table. Floats are printed in the
- * shortest form that reads back to the same value; NaN and infinities, which
+ * nested buffers as the object of their table. Floats are printed with the
+ * fewest of 15, 16 or 17 significant digits (6 to 9 for float) that read back
+ * to the same value; NaN and infinities, which
  * JSON cannot write, as the strings "nan", "inf", "-inf".
  *
  * Reads without bounds checks: the buffer must have passed sl_fb_verify()
@@ -92,7 +93,7 @@ static void out_double(struct sl_fb_json *j, double v, bool is_float)
     }
     char tmp[40];
     int n = 0;
-    /* shortest precision that reads back exactly */
+    /* the fewest digits, from 15 (6 for float), that read back exactly */
     for (int prec = is_float ? 6 : 15; prec <= 17; prec++) {
         n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
         if (is_float ? strtof(tmp, NULL) == (float)v : strtod(tmp, NULL) == v)
