@@ -189,7 +189,8 @@ static uint32_t fbb_vtable_find(struct sl_fbb *b, const uint16_t *vt, size_t vt_
     uint32_t n = b->vtable_count < 64 ? b->vtable_count : 64;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t ref = b->vtables[i];
-        if (memcmp(b->buf + b->cap - ref, vt, vt_size) == 0)
+        const uint8_t *old = b->buf + b->cap - ref;
+        if (sl_fb_u32(old) == sl_fb_u32((const uint8_t *)vt) && memcmp(old, vt, vt_size) == 0)
             return ref;
     }
     return 0;

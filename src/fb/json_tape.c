@@ -106,12 +106,40 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+#define SWAR_ONES 0x0101010101010101ull
+#define SWAR_HIGH 0x8080808080808080ull
+
+/* Non-zero when some byte of w is '"', '\\', below 0x20 or above 0x7f. */
+static inline uint64_t swar_special(uint64_t w)
+{
+    uint64_t quote = w ^ (SWAR_ONES * '"');
+    uint64_t slash = w ^ (SWAR_ONES * '\\');
+    uint64_t zero_quote = (quote - SWAR_ONES) & ~quote;
+    uint64_t zero_slash = (slash - SWAR_ONES) & ~slash;
+    uint64_t control = (w - SWAR_ONES * 0x20) & ~w;
+    return (zero_quote | zero_slash | control | w) & SWAR_HIGH;
+}
+
 static int parse_string(struct parser *p)
 {
     uint32_t t = tok_new(p, SL_JSON_STR);
     size_t start = ++p->pos; /* after the opening quote */
     bool escaped = false;
     while (p->pos < p->len) {
+        /* 8 bytes at a time while none is '"', '\\', a control or non-ASCII byte */
+        while (p->pos + 8 <= p->len) {
+            uint64_t w;
+            memcpy(&w, p->s + p->pos, 8);
+            uint64_t special = swar_special(w);
+            if (special) {
+                /* the lowest marked byte is always a real one (little-endian) */
+                p->pos += (size_t)__builtin_ctzll(special) / 8;
+                break;
+            }
+            p->pos += 8;
+        }
+        if (p->pos >= p->len)
+            break;
         unsigned char c = (unsigned char)p->s[p->pos];
         if (c == '"') {
             struct sl_json_tok *tok = &p->tape->toks[t];

@@ -585,7 +585,8 @@ static int build_table(struct enc *e, const struct sl_fb_object *object, uint32_
         return enc_fail(e, ti, "expected an object for table %s", object->name);
     if (++e->depth > SL_FB_DEPTH_MAX)
         return enc_fail(e, ti, "tables nested deeper than %u", SL_FB_DEPTH_MAX);
-    uint64_t seen[SL_FB_TABLE_FIELDS_MAX / 64] = {0};
+    uint64_t seen[SL_FB_TABLE_FIELDS_MAX / 64];
+    memset(seen, 0, (object->field_count + 63) / 64 * sizeof(seen[0]));
     size_t base = enc_member_push(e, t->count), n = 0;
     uint32_t k = ti + 1;
     for (uint32_t i = 0; i < t->count; i++) {

@@ -488,7 +488,9 @@ const struct sl_fb_field *sl_fb_object_field(const struct sl_fb_object *object, 
         uint32_t mid = lo + (hi - lo) / 2;
         const struct sl_fb_field *field = &object->fields[mid];
         size_t n = field->name_len < name_len ? field->name_len : name_len;
-        int c = memcmp(field->name, name, n);
+        int c = n ? (unsigned char)field->name[0] - (unsigned char)name[0] : 0;
+        if (c == 0)
+            c = memcmp(field->name, name, n);
         if (c == 0)
             c = (field->name_len > name_len) - (field->name_len < name_len);
         if (c == 0)
