@@ -167,13 +167,18 @@ static int bench_read_text(const char *path, char **out, size_t *out_len)
     if (!file)
         return -errno;
     size_t cap = 4096, len = 0, got;
-    char *text = malloc(cap);
+    char *text = malloc(cap), *grown;
     while (text && (got = fread(text + len, 1, cap - len - 1, file)) > 0) {
         len += got;
-        if (cap - len - 1 == 0)
-            text = realloc(text, cap *= 2);
+        if (cap - len - 1 > 0)
+            continue;
+        grown = realloc(text, cap * 2);
+        if (!grown)
+            free(text);
+        text = grown;
+        cap *= 2;
     }
-    int rc = ferror(file) || !text ? -EIO : 0;
+    int rc = !text ? -ENOMEM : ferror(file) ? -EIO : 0;
     fclose(file);
     if (rc) {
         free(text);
@@ -595,10 +600,8 @@ int main(int argc, char **argv)
     if (!(seconds > 0.0))
         return bench_usage();
     static struct bench bench; /* large (two builders): not on the stack */
-    if (bench_init(&bench, data_path) < 0) {
-        bench_fini(&bench);
-        return 1;
-    }
+    if (bench_init(&bench, data_path) < 0)
+        return 1; /* partly set up; the process ends here */
     printf("# impl op event_bytes events_per_s MB_per_s ns_per_event checksum\n");
     size_t fb_len = bench.event_len;
     bench_print_row("build", fb_len, bench_run_timed(&bench, bench_op_build, seconds));

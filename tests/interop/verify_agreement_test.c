@@ -118,8 +118,8 @@ static const char *const va_order_json[] = {
     "Engine Row\",\"city\":\"London\",\"postal_code\":\"NW1 6XE\",\"country\":\"GB\"},"
     "\"coupon\":\"SUMMER10\",\"priority\":true,\"tags\":[\"first-order\",\"newsletter\"]}",
     "{\"order_id\":\"o\"}",
-    "{\"order_id\":\"o-77\",\"region\":\"apac\",\"channel\":\"partner\",\"amount\":-1,"
-    "\"currency\":\"JPY\",\"items\":[{\"sku\":\"\"}],\"tags\":[],\"shipping\":{}}",
+    ("{\"order_id\":\"o-77\",\"region\":\"apac\",\"channel\":\"partner\",\"amount\":-1,"
+    "\"currency\":\"JPY\",\"items\":[{\"sku\":\"\"}],\"tags\":[],\"shipping\":{}}"),
 };
 
 static const char *const va_event_json[] = {
@@ -129,8 +129,8 @@ static const char *const va_event_json[] = {
     "\"payload\":{\"order_id\":\"ord-1\",\"amount\":18497,\"items\":[{\"sku\":\"A\","
     "\"quantity\":2,\"unit_price\":2499}],\"shipping\":{\"city\":\"London\"},\"tags\":[\"t\"]}}",
     "{\"id\":\"e2\",\"type\":\"order.paid\",\"payload\":{\"order_id\":\"o2\",\"amount\":5}}",
-    "{\"id\":\"e3\",\"type\":\"order.cancelled\",\"version\":7,\"key\":\"k\",\"ts\":-5,"
-    "\"headers\":[{\"key\":\"a\"},{\"key\":\"b\",\"value\":\"\"}]}",
+    ("{\"id\":\"e3\",\"type\":\"order.cancelled\",\"version\":7,\"key\":\"k\",\"ts\":-5,"
+    "\"headers\":[{\"key\":\"a\"},{\"key\":\"b\",\"value\":\"\"}]}"),
 };
 
 /* ---- small helpers ---- */
@@ -696,15 +696,17 @@ int main(int argc, char **argv)
     run.ref = argv[1];
     run.seed_state = seed ? strtoull(seed, NULL, 0) : 0x5eed;
     size_t total = mutants ? strtoull(mutants, NULL, 0) : 24000;
-    size_t per_record = total / (group_count * 3) + 1;
+    const size_t records = sizeof(va_order_json) / sizeof(va_order_json[0]);
+    _Static_assert(sizeof(va_order_json) == sizeof(va_event_json), "as many records per group");
+    size_t per_record = total / (group_count * records) + 1;
     printf("seed %#" PRIx64 ", %zu mutants per record\n", run.seed_state, per_record - 1);
     int rc = va_setup(&run, groups, group_count);
     if (rc == 0)
         rc = va_corpus(&run, groups, group_count, argv[2]);
     for (size_t g = 0; g < group_count && rc == 0; g++) {
         bool is_order = groups[g].object != run.schemas.envelope;
-        rc = va_barrage_group(&run, &groups[g], is_order ? va_order_json : va_event_json, 3,
-                              per_record);
+        rc = va_barrage_group(&run, &groups[g], is_order ? va_order_json : va_event_json,
+                              records, per_record);
     }
     va_print_summary(&run);
     if (rc == 0 && (run.agree_accept == 0 || run.agree_reject == 0)) {
