@@ -19,6 +19,15 @@ struct sl_cli_command {
 int sl_cmd_encode(int argc, char **argv);
 int sl_cmd_decode(int argc, char **argv);
 int sl_cmd_schema(int argc, char **argv);
+int sl_cmd_validate(int argc, char **argv);
+int sl_cmd_graph(int argc, char **argv);
+int sl_cmd_help(int argc, char **argv);
+
+#define SL_CLI_SETS_MAX 64u
+
+/* JOB [--set k=v]... of validate/graph/run: 0, -1 for --help, -2 usage. */
+int sl_cli_job_args(const char *cmd, int argc, char **argv, const char **path,
+                    const char **sets, unsigned *set_count);
 
 /* Options shared by the commands that read and write events through schemas. */
 struct sl_cli_schema_opts {

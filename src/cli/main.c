@@ -9,6 +9,9 @@ static const struct sl_cli_command commands[] = {
     {"encode", "JSON lines -> FlatBuffers frames through a schema", sl_cmd_encode},
     {"decode", "FlatBuffers frames -> JSON lines through a schema", sl_cmd_decode},
     {"schema", "list the schemas' tables, fields, enums and event types", sl_cmd_schema},
+    {"validate", "check a job file: every error with file:line:col", sl_cmd_validate},
+    {"graph", "print a job's graph as Graphviz DOT, Mermaid or SVG", sl_cmd_graph},
+    {"help", "options of a source, operator or sink type (help TYPE)", sl_cmd_help},
 };
 
 static void usage(FILE *f)
@@ -19,7 +22,7 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nexit codes: 0 ok, 1 runtime failure (bad input, I/O), 2 usage error\n"
-               "not yet available: run, validate, graph, bench, gen, broker (see README)\n");
+               "not yet available: run, bench, broker (see README)\n");
 }
 
 int sl_cli_parse_framing(const char *cmd, const char *value, bool *prefixed)
@@ -70,7 +73,8 @@ int main(int argc, char **argv)
         return SL_EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+        (strcmp(cmd, "help") == 0 && argc == 2)) {
         usage(stdout);
         return SL_EXIT_OK;
     }
