@@ -38,11 +38,8 @@ void sl_fbb_reset(struct sl_fbb *b)
     b->failed = false;
 }
 
-/* Makes room for `need` more bytes in front of the written data. */
-static void fbb_reserve(struct sl_fbb *b, size_t need)
+void sl_fbb_grow(struct sl_fbb *b, size_t need)
 {
-    if (SL_LIKELY(b->cap - b->size >= need))
-        return;
     size_t cap = b->cap;
     while (cap - b->size < need)
         cap *= 2;
@@ -56,34 +53,7 @@ static void fbb_reserve(struct sl_fbb *b, size_t need)
 
 static inline uint8_t *fbb_front(struct sl_fbb *b) { return b->buf + b->cap - b->size; }
 
-void sl_fbb_pad(struct sl_fbb *b, size_t len)
-{
-    fbb_reserve(b, len);
-    b->size += len;
-    memset(fbb_front(b), 0, len);
-}
-
-void sl_fbb_prep(struct sl_fbb *b, size_t align, size_t len)
-{
-    SL_DASSERT(align && (align & (align - 1)) == 0 && align <= 16);
-    if (align > b->minalign)
-        b->minalign = align;
-    size_t pad = (~(b->size + len) + 1) & (align - 1);
-    fbb_reserve(b, pad + len);
-    if (pad)
-        sl_fbb_pad(b, pad);
-    if (b->size + len > SL_FB_BUFFER_MAX)
-        b->failed = true;
-}
-
-void sl_fbb_push(struct sl_fbb *b, const void *data, size_t len)
-{
-    fbb_reserve(b, len);
-    b->size += len;
-    memcpy(fbb_front(b), data, len);
-}
-
-static void fbb_push_u32(struct sl_fbb *b, uint32_t v) { sl_fbb_push(b, &v, 4); }
+static inline void fbb_push_u32(struct sl_fbb *b, uint32_t v) { sl_fbb_push(b, &v, 4); }
 
 /* The uoffset stored at the next 4 bytes that points at ref. */
 static uint32_t fbb_refer(struct sl_fbb *b, sl_fb_ref ref)
@@ -159,8 +129,13 @@ void sl_fbb_add_scalar(struct sl_fbb *b, uint16_t voff, const void *le_value, si
                        const void *le_default, bool always)
 {
     SL_DASSERT(b->in_table);
-    if (!always && !b->force_defaults && le_default && memcmp(le_value, le_default, size) == 0)
-        return;
+    if (!always && !b->force_defaults && le_default) {
+        uint64_t v = 0, d = 0; /* size <= 8: compare as integers, no memcmp call */
+        memcpy(&v, le_value, size);
+        memcpy(&d, le_default, size);
+        if (v == d)
+            return;
+    }
     sl_fbb_prep(b, size, size);
     sl_fbb_push(b, le_value, size);
     fbb_slot(b, voff);

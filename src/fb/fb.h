@@ -249,12 +249,45 @@ struct sl_fbb {
 void sl_fbb_init(struct sl_fbb *b, size_t initial_cap);
 void sl_fbb_fini(struct sl_fbb *b);
 void sl_fbb_reset(struct sl_fbb *b);
-/* Makes room and pads so that after writing `len` bytes the position is
- * aligned to `align` (a power of two <= 16). */
-void sl_fbb_prep(struct sl_fbb *b, size_t align, size_t len);
-/* Pushes raw bytes (caller prepped). */
-void sl_fbb_push(struct sl_fbb *b, const void *data, size_t len);
-void sl_fbb_pad(struct sl_fbb *b, size_t len);
+/* Slow path of sl_fbb_reserve(): doubles the buffer until need bytes fit. */
+void sl_fbb_grow(struct sl_fbb *b, size_t need);
+
+/* Makes room for need more bytes in front of what is written. */
+static inline void sl_fbb_reserve(struct sl_fbb *b, size_t need)
+{
+    if (__builtin_expect(b->cap - b->size < need, 0))
+        sl_fbb_grow(b, need);
+}
+
+/* Writes len zero bytes. */
+static inline void sl_fbb_pad(struct sl_fbb *b, size_t len)
+{
+    sl_fbb_reserve(b, len);
+    b->size += len;
+    memset(b->buf + b->cap - b->size, 0, len);
+}
+
+/* Pads so that after writing `len` more bytes the position is aligned to
+ * `align` (a power of two <= 16), and makes room for them. */
+static inline void sl_fbb_prep(struct sl_fbb *b, size_t align, size_t len)
+{
+    if (align > b->minalign)
+        b->minalign = align;
+    size_t pad = (~(b->size + len) + 1) & (align - 1);
+    sl_fbb_reserve(b, pad + len);
+    b->size += pad;
+    memset(b->buf + b->cap - b->size, 0, pad);
+    if (__builtin_expect(b->size + len > SL_FB_BUFFER_MAX, 0))
+        b->failed = true;
+}
+
+/* Pushes raw bytes (the caller prepped). */
+static inline void sl_fbb_push(struct sl_fbb *b, const void *data, size_t len)
+{
+    sl_fbb_reserve(b, len);
+    b->size += len;
+    memcpy(b->buf + b->cap - b->size, data, len);
+}
 
 sl_fb_ref sl_fbb_string(struct sl_fbb *b, const char *s, size_t len);
 /* Vector of count elements of elem_size bytes each, aligned to align; the
