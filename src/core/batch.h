@@ -93,6 +93,8 @@ struct sl_batch {
     uint32_t reserve_offset;        /* bytes: start of the open reservation */
     uint32_t reserve_len;           /* bytes: size of the open reservation */
     bool reserve_open;              /* a reservation awaits sl_batch_commit() */
+    uint64_t tag;                   /* the filling thread's own mark (e.g. the worker round
+                                       a sink batch belongs to); reset does not touch it */
 };
 
 /* Allocate the arena and index of batch for limits. Returns 0, -EINVAL for
