@@ -1,0 +1,611 @@
+/*
+ * verify.c - the verifier for untrusted FlatBuffers, driven by the schema
+ * model of fb.h. A buffer that passes may be read with the unchecked readers
+ * of fb.h (verify at the boundary, trust inside).
+ *
+ * Reference semantics: flatbuffers::Verify / VerifySizePrefixed, the
+ * reflection verifier of libflatbuffers 2.0.8 (src/reflection.cpp on top of
+ * flatbuffers::Verifier in verifier.h). Every check it makes is made here,
+ * with the same arithmetic, so that on accept/reject both agree except for
+ * the cases listed below. Positions are byte offsets from the buffer start
+ * (the size prefix for a prefixed buffer), as Verifier::buf_:
+ *
+ *   range(pos, n)      n < len && pos <= len - n  (a range may not be the
+ *                      whole buffer: Verifier::Verify)
+ *   aligned(pos, a)    pos % a == 0, relative to the buffer start
+ *   table at t         aligned(t, 4), range(t, 4); depth and table counters
+ *                      go up (depth <= depth_max, tables <= tables_max);
+ *                      vtable v = t - i32(t) inside the buffer, aligned(v, 2),
+ *                      range(v, 2), vt_size even, range(v, vt_size); the
+ *                      table's own size (vtable entry 1) is never checked
+ *   field voff         absent when voff >= vt_size or its entry is 0
+ *   scalar of size s   aligned(f, s), range(f, s)
+ *   struct field       aligned(f, struct minalign), range(f, bytesize)
+ *   string/vector      slot aligned(f, 4), range(f, 4); at p = f + u32(f):
+ *                      aligned(p, 4), range(p, 4), count < 0x7fffffff / elem,
+ *                      range(p, 4 + count * elem); strings also range(end, 1)
+ *                      and a NUL at end. Elements (8-byte scalars, structs)
+ *                      are not checked for alignment beyond the length's 4.
+ *   table field        t = f + u32(f); the slot's alignment is not checked
+ *   union              type u from the `_type` field; u == 0 (NONE): value not
+ *                      looked at; u >= member count: reject; a table member
+ *                      must be present; a string member may be absent; a
+ *                      struct member is checked for range only
+ *   vector of unions   the type vector (voff - 2) must have the same length
+ *   offsets            root, string, vector and table offsets may be 0 (the
+ *                      object then starts at its own slot) and are unsigned;
+ *                      scalar enum values are not checked
+ *   prefixed           root offset at 4, alignment relative to the prefix
+ *
+ * Stricter by design (each one a reject where the C++ verifier accepts,
+ * reads out of bounds or crashes):
+ *   1. Nested buffers (opts->check_nested): a [ubyte] (nested_flatbuffer)
+ *      field and the envelope's payload are verified as complete unprefixed
+ *      buffers, rooted at field->nested_object, or for the payload at the
+ *      table that the event's `type` names; a non-empty payload whose type is
+ *      absent or unknown is a reject. A nested buffer's bytes must start
+ *      8-aligned relative to the outer buffer's start (readers read it in
+ *      place), be at least 12 bytes, and its root offset be non-zero,
+ *      non-negative and inside it (as Verifier::VerifyNestedFlatBuffer).
+ *      Its tables count toward depth_max and tables_max of the outer buffer.
+ *      An empty vector counts as no nested buffer. The C++ reflection
+ *      verifier does not look into nested_flatbuffer fields at all; only
+ *      flatc's generated code does (with a fresh Verifier).
+ *   2. The size prefix must equal len - 4 (VerifySizePrefixedBuffer checks
+ *      this; the reflection VerifySizePrefixed does not).
+ *   3. A required field must be present whatever its type. The reflection
+ *      verifier enforces `required` only for tables, structs and vectors of
+ *      structs; a missing required string or vector passes there.
+ *   4. Work is bounded by the input: every table visited and every element
+ *      of a vector of offsets costs one unit, at most len units in all. A
+ *      tree-shaped buffer needs at most len / 4; only buffers that share
+ *      one subtree many times (which the C++ verifier walks again each time,
+ *      up to 1,000,000 tables) hit this limit. That keeps the cost O(len).
+ *   5. Reads the C++ verifier makes without a check are checked: the root
+ *      offset (len < 4, or < 8 prefixed), table and union offset slots, the
+ *      union type byte and the union type vector (C++ dereferences NULL when
+ *      it is missing). Buffers of SL_FB_BUFFER_MAX bytes or more are rejected
+ *      (C++ asserts).
+ *   6. depth_max is capped at SL_FB_VERIFY_DEPTH_CAP, which bounds the
+ *      recursion (a few frames of stack per level).
+ *
+ * Cost O(len), no allocation, recursion depth <= depth_max. Errors read
+ * "offset N: field Object.path[i].name: reason" (N from buf).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "core/assert.h"
+#include "fb/fb.h"
+
+#define SL_FB_VERIFY_DEPTH_CAP 256u
+#define SL_FB_NESTED_ALIGN 8u
+#define SL_FB_MIN_BUFFER 12u /* FLATBUFFERS_MIN_BUFFER_SIZE */
+
+/* One step of the path to the field being verified. */
+struct sl_fb_vframe {
+    const struct sl_fb_field *field;
+    int64_t index; /* vector element, or -1 */
+};
+
+/* State of one sl_fb_verify() call; lives on the caller's stack. */
+struct sl_fb_vctx {
+    const uint8_t *origin;   /* the buffer passed in: error offsets count from here */
+    const uint8_t *base;     /* the buffer being verified (origin or a nested one) */
+    uint64_t len;            /* bytes at base */
+    uint32_t depth, depth_max;
+    uint32_t tables, tables_max;
+    uint64_t work, work_max; /* units: tables visited + offset-vector elements */
+    const struct sl_fb_verify_opts *opts;
+    const struct sl_fb_object *root;
+    char *err;
+    size_t err_len;
+    uint32_t frame_count;
+    struct sl_fb_vframe frames[SL_FB_VERIFY_DEPTH_CAP + 2];
+};
+
+/* ---- errors ---- */
+
+struct sl_fb_vtext {
+    char *p;
+    size_t cap, used;
+};
+
+static void vtext_add(struct sl_fb_vtext *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void vtext_add(struct sl_fb_vtext *t, const char *fmt, ...)
+{
+    if (t->used + 1 >= t->cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->p + t->used, t->cap - t->used, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        t->used += (size_t)n < t->cap - t->used ? (size_t)n : t->cap - t->used - 1;
+}
+
+/* Writes "offset N: [field PATH: ]reason" into the caller's buffer. Returns -EINVAL. */
+static int vfail(struct sl_fb_vctx *ctx, uint64_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int vfail(struct sl_fb_vctx *ctx, uint64_t pos, const char *fmt, ...)
+{
+    if (!ctx->err || ctx->err_len == 0)
+        return -EINVAL;
+    struct sl_fb_vtext t = {.p = ctx->err, .cap = ctx->err_len};
+    t.p[0] = 0;
+    vtext_add(&t, "offset %llu: ", (unsigned long long)((uint64_t)(ctx->base - ctx->origin) + pos));
+    if (ctx->frame_count) {
+        vtext_add(&t, "field %s", ctx->root->short_name);
+        for (uint32_t i = 0; i < ctx->frame_count; i++) {
+            vtext_add(&t, ".%s", ctx->frames[i].field->name);
+            if (ctx->frames[i].index >= 0)
+                vtext_add(&t, "[%lld]", (long long)ctx->frames[i].index);
+        }
+        vtext_add(&t, ": ");
+    }
+    if (t.used + 1 < t.cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(t.p + t.used, t.cap - t.used, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+static void vpush(struct sl_fb_vctx *ctx, const struct sl_fb_field *field)
+{
+    /* depth <= SL_FB_VERIFY_DEPTH_CAP and one frame per table level bound this */
+    SL_ASSERT(ctx->frame_count < sizeof(ctx->frames) / sizeof(ctx->frames[0]));
+    ctx->frames[ctx->frame_count++] = (struct sl_fb_vframe){.field = field, .index = -1};
+}
+
+static void vpop(struct sl_fb_vctx *ctx) { ctx->frame_count--; }
+
+static void vindex(struct sl_fb_vctx *ctx, uint32_t index)
+{
+    ctx->frames[ctx->frame_count - 1].index = index;
+}
+
+/* ---- primitive checks (Verifier::Verify, VerifyAlignment) ---- */
+
+static bool vrange(const struct sl_fb_vctx *ctx, uint64_t pos, uint64_t n)
+{
+    return n < ctx->len && pos <= ctx->len - n;
+}
+
+static bool valigned(uint64_t pos, uint64_t align)
+{
+    return align == 0 || (pos & (align - 1)) == 0;
+}
+
+static uint32_t vu32(const struct sl_fb_vctx *ctx, uint64_t pos) { return sl_fb_u32(ctx->base + pos); }
+static uint16_t vu16(const struct sl_fb_vctx *ctx, uint64_t pos) { return sl_fb_u16(ctx->base + pos); }
+
+static int vspend(struct sl_fb_vctx *ctx, uint64_t pos)
+{
+    if (++ctx->work > ctx->work_max)
+        return vfail(ctx, pos, "work limit of %llu units (one per input byte) exceeded: "
+                     "subtrees shared too often", (unsigned long long)ctx->work_max);
+    return 0;
+}
+
+/* Size of one scalar of base type, 0 for non-scalars. */
+static uint32_t vscalar_size(unsigned base)
+{
+    switch (base) {
+    case SL_FB_UTYPE: case SL_FB_BOOL: case SL_FB_BYTE: case SL_FB_UBYTE: return 1;
+    case SL_FB_SHORT: case SL_FB_USHORT: return 2;
+    case SL_FB_INT: case SL_FB_UINT: case SL_FB_FLOAT: return 4;
+    case SL_FB_LONG: case SL_FB_ULONG: case SL_FB_DOUBLE: return 8;
+    default: return 0;
+    }
+}
+
+/* ---- tables ---- */
+
+/* The vtable of a table that passed vtable_start. */
+struct sl_fb_vtab {
+    uint64_t pos;     /* table */
+    uint64_t vt;      /* vtable */
+    uint16_t vt_size; /* bytes */
+};
+
+static int vtable_start(struct sl_fb_vctx *ctx, uint64_t pos, struct sl_fb_vtab *tab);
+static int vtable_body(struct sl_fb_vctx *ctx, const struct sl_fb_object *object,
+                       const struct sl_fb_vtab *tab);
+
+/* Byte offset of field voff within the table, 0 when absent. */
+static uint16_t vfield_off(const struct sl_fb_vctx *ctx, const struct sl_fb_vtab *tab, uint16_t voff)
+{
+    /* vtable_start checked vt_size bytes at vt; even voff < vt_size fits */
+    return (uint32_t)voff + 2u <= tab->vt_size ? vu16(ctx, tab->vt + voff) : 0;
+}
+
+/* Verifies the table at pos as object (VerifyTableStart, fields, EndTable). */
+static int vtable(struct sl_fb_vctx *ctx, const struct sl_fb_object *object, uint64_t pos)
+{
+    struct sl_fb_vtab tab;
+    int rc = vtable_start(ctx, pos, &tab);
+    if (rc)
+        return rc;
+    rc = vtable_body(ctx, object, &tab);
+    if (rc)
+        return rc;
+    ctx->depth--;
+    return 0;
+}
+
+static int vtable_start(struct sl_fb_vctx *ctx, uint64_t pos, struct sl_fb_vtab *tab)
+{
+    if (!valigned(pos, 4))
+        return vfail(ctx, pos, "table not 4-aligned");
+    if (!vrange(ctx, pos, 4))
+        return vfail(ctx, pos, "table out of bounds");
+    ctx->depth++;
+    ctx->tables++;
+    if (ctx->depth > ctx->depth_max)
+        return vfail(ctx, pos, "nesting deeper than %u tables", ctx->depth_max);
+    if (ctx->tables > ctx->tables_max)
+        return vfail(ctx, pos, "more than %u tables", ctx->tables_max);
+    int rc = vspend(ctx, pos);
+    if (rc)
+        return rc;
+    int64_t vt = (int64_t)pos - (int64_t)sl_fb_i32(ctx->base + pos);
+    if (vt < 0 || !vrange(ctx, (uint64_t)vt, 2))
+        return vfail(ctx, pos, "vtable out of bounds");
+    if (!valigned((uint64_t)vt, 2))
+        return vfail(ctx, pos, "vtable not 2-aligned");
+    uint16_t vt_size = vu16(ctx, (uint64_t)vt);
+    if (vt_size & 1)
+        return vfail(ctx, (uint64_t)vt, "vtable size %u is odd", vt_size);
+    if (!vrange(ctx, (uint64_t)vt, vt_size))
+        return vfail(ctx, (uint64_t)vt, "vtable of %u bytes out of bounds", vt_size);
+    *tab = (struct sl_fb_vtab){.pos = pos, .vt = (uint64_t)vt, .vt_size = vt_size};
+    return 0;
+}
+
+/* ---- strings and vectors (VerifyVectorOrString) ---- */
+
+/* Checks the vector at pos of elements of elem bytes; *count gets its length. */
+static int vvector_at(struct sl_fb_vctx *ctx, uint64_t pos, uint32_t elem, uint32_t *count)
+{
+    if (!valigned(pos, 4))
+        return vfail(ctx, pos, "vector length not 4-aligned");
+    if (!vrange(ctx, pos, 4))
+        return vfail(ctx, pos, "vector out of bounds");
+    uint32_t n = vu32(ctx, pos);
+    if (elem == 0 || n >= SL_FB_BUFFER_MAX / elem)
+        return vfail(ctx, pos, "vector length %u too large", n);
+    if (!vrange(ctx, pos, 4 + (uint64_t)elem * n))
+        return vfail(ctx, pos, "vector of %u elements out of bounds", n);
+    *count = n;
+    return 0;
+}
+
+/* Checks the string at pos; *len gets its length. */
+static int vstring_at(struct sl_fb_vctx *ctx, uint64_t pos, uint32_t *len)
+{
+    uint32_t n;
+    int rc = vvector_at(ctx, pos, 1, &n);
+    if (rc)
+        return rc;
+    uint64_t end = pos + 4 + n;
+    if (!vrange(ctx, end, 1) || ctx->base[end] != 0)
+        return vfail(ctx, pos, "string not NUL-terminated");
+    *len = n;
+    return 0;
+}
+
+/* Where an offset slot points: slot + u32 (never wraps below the slot). */
+static uint64_t vderef(const struct sl_fb_vctx *ctx, uint64_t slot)
+{
+    return slot + vu32(ctx, slot);
+}
+
+/* Field slot of a string or vector: aligned(4) and in range, as VerifyField<uoffset_t>. */
+static int voffset_slot(struct sl_fb_vctx *ctx, uint64_t slot)
+{
+    if (!valigned(slot, 4))
+        return vfail(ctx, slot, "offset not 4-aligned");
+    if (!vrange(ctx, slot, 4))
+        return vfail(ctx, slot, "offset out of bounds");
+    return 0;
+}
+
+/* ---- nested buffers (stricter by design, see the file comment) ---- */
+
+static int vnested(struct sl_fb_vctx *ctx, const struct sl_fb_object *object, uint64_t pos,
+                   uint32_t n)
+{
+    uint64_t abs = (uint64_t)(ctx->base - ctx->origin) + pos;
+    if (!valigned(abs, SL_FB_NESTED_ALIGN))
+        return vfail(ctx, pos, "nested %s buffer not %u-aligned", object->short_name,
+                     SL_FB_NESTED_ALIGN);
+    if (n < SL_FB_MIN_BUFFER)
+        return vfail(ctx, pos, "nested %s buffer of %u bytes too small", object->short_name, n);
+    const uint8_t *base = ctx->base;
+    uint64_t len = ctx->len;
+    ctx->base += pos;
+    ctx->len = n;
+    uint32_t root = vu32(ctx, 0);
+    int rc;
+    if (root == 0 || root > INT32_MAX || !vrange(ctx, root, 1))
+        rc = vfail(ctx, 0, "nested %s buffer: bad root offset %u", object->short_name, root);
+    else
+        rc = vtable(ctx, object, root);
+    ctx->base = base;
+    ctx->len = len;
+    return rc;
+}
+
+/* The envelope's payload: the table follows from the string field at type_field_voff. */
+static int vpayload(struct sl_fb_vctx *ctx, const struct sl_fb_field *field,
+                    const struct sl_fb_vtab *tab, uint64_t pos, uint32_t n)
+{
+    uint16_t off = vfield_off(ctx, tab, field->type_field_voff);
+    if (!off)
+        return vfail(ctx, pos, "payload without an event type");
+    uint64_t slot = tab->pos + off;
+    uint32_t type_len;
+    int rc = voffset_slot(ctx, slot);
+    if (!rc)
+        rc = vstring_at(ctx, vderef(ctx, slot), &type_len);
+    if (rc)
+        return rc;
+    const char *type = (const char *)ctx->base + vderef(ctx, slot) + 4;
+    const struct sl_fb_object *object =
+        ctx->opts->schemas ? sl_fb_schemas_event_object(ctx->opts->schemas, type, type_len) : NULL;
+    if (!object) {
+        char shown[65];
+        uint32_t k = 0;
+        for (; k < type_len && k < sizeof(shown) - 1; k++)
+            shown[k] = type[k] >= 0x20 && type[k] < 0x7f && type[k] != '"' ? type[k] : '?';
+        shown[k] = 0;
+        return vfail(ctx, pos, "unknown event type \"%s\"%s", shown,
+                     type_len > k ? "..." : "");
+    }
+    return vnested(ctx, object, pos, n);
+}
+
+/* ---- unions ---- */
+
+/* Verifies a union value at pos (elem) of type utype (VerifyUnion). present:
+ * whether the value's field is present at all (pos meaningless otherwise). */
+static int vunion_value(struct sl_fb_vctx *ctx, const struct sl_fb_object *owner,
+                        const struct sl_fb_field *field, uint8_t utype, bool present,
+                        uint64_t pos, uint64_t where)
+{
+    if (utype == 0)
+        return 0;
+    const struct sl_fb_enum *e = sl_fb_schema_enum(owner->schema, field->type.index);
+    if (!e || utype >= e->val_count)
+        return vfail(ctx, where, "union type %u out of range", utype);
+    const struct sl_fb_enum_val *val = &e->vals[utype]; /* by position, as C++ */
+    if (val->union_base == SL_FB_STRING) {
+        uint32_t len;
+        return present ? vstring_at(ctx, pos, &len) : 0;
+    }
+    const struct sl_fb_object *object =
+        val->union_base == SL_FB_OBJ ? sl_fb_schema_object(owner->schema, val->union_object) : NULL;
+    if (!object)
+        return vfail(ctx, where, "union type %u has no member", utype);
+    if (!present)
+        return vfail(ctx, where, "union type %s without a value", val->name);
+    if (object->is_struct) {
+        if (!vrange(ctx, pos, object->bytesize))
+            return vfail(ctx, pos, "union struct %s out of bounds", object->short_name);
+        return 0;
+    }
+    return vtable(ctx, object, pos);
+}
+
+static int vunion_field(struct sl_fb_vctx *ctx, const struct sl_fb_object *owner,
+                        const struct sl_fb_field *field, const struct sl_fb_vtab *tab, uint16_t off)
+{
+    uint16_t type_off = vfield_off(ctx, tab, (uint16_t)(field->offset - 2));
+    uint8_t utype = 0;
+    if (type_off) {
+        if (!vrange(ctx, tab->pos + type_off, 1))
+            return vfail(ctx, tab->pos + type_off, "union type out of bounds");
+        utype = ctx->base[tab->pos + type_off];
+    }
+    if (utype == 0)
+        return 0;
+    uint64_t slot = tab->pos + off;
+    if (off && !vrange(ctx, slot, 4))
+        return vfail(ctx, slot, "offset out of bounds");
+    return vunion_value(ctx, owner, field, utype, off != 0, off ? vderef(ctx, slot) : 0,
+                        off ? slot : tab->pos);
+}
+
+/* ---- vectors ---- */
+
+static int vvector_union(struct sl_fb_vctx *ctx, const struct sl_fb_object *owner,
+                         const struct sl_fb_field *field, const struct sl_fb_vtab *tab,
+                         uint64_t vec, uint32_t n)
+{
+    uint16_t type_off = vfield_off(ctx, tab, (uint16_t)(field->offset - 2));
+    if (!type_off)
+        return vfail(ctx, vec, "union vector without its type vector");
+    uint64_t type_slot = tab->pos + type_off;
+    int rc = voffset_slot(ctx, type_slot);
+    uint32_t type_n = 0;
+    if (!rc)
+        rc = vvector_at(ctx, vderef(ctx, type_slot), 1, &type_n);
+    if (rc)
+        return rc;
+    if (type_n != n)
+        return vfail(ctx, vec, "union vector of %u values has %u types", n, type_n);
+    uint64_t types = vderef(ctx, type_slot) + 4;
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        uint64_t slot = vec + 4 + 4ull * i;
+        vindex(ctx, i);
+        rc = vspend(ctx, slot);
+        if (!rc)
+            rc = vunion_value(ctx, owner, field, ctx->base[types + i], true, vderef(ctx, slot),
+                              slot);
+    }
+    return rc;
+}
+
+/* Elements of a vector of strings or tables (object NULL: strings). */
+static int vvector_offsets(struct sl_fb_vctx *ctx, const struct sl_fb_object *object,
+                           uint64_t vec, uint32_t n)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        uint64_t slot = vec + 4 + 4ull * i;
+        uint32_t len;
+        vindex(ctx, i);
+        rc = vspend(ctx, slot);
+        if (!rc)
+            rc = object ? vtable(ctx, object, vderef(ctx, slot))
+                        : vstring_at(ctx, vderef(ctx, slot), &len);
+    }
+    return rc;
+}
+
+static int vvector_field(struct sl_fb_vctx *ctx, const struct sl_fb_object *owner,
+                         const struct sl_fb_field *field, const struct sl_fb_vtab *tab,
+                         uint64_t slot)
+{
+    const struct sl_fb_object *object = NULL;
+    unsigned elem = field->type.element;
+    uint32_t elem_size = vscalar_size(elem);
+    if (elem == SL_FB_OBJ) {
+        object = sl_fb_schema_object(owner->schema, field->type.index);
+        if (!object)
+            return vfail(ctx, slot, "schema: element type missing");
+        elem_size = object->is_struct ? object->bytesize : 4;
+    } else if (elem == SL_FB_STRING || elem == SL_FB_UNION) {
+        elem_size = 4;
+    }
+    if (elem_size == 0)
+        return vfail(ctx, slot, "schema: vector of %s", sl_fb_base_name(elem));
+    uint64_t vec = vderef(ctx, slot);
+    uint32_t n;
+    int rc = vvector_at(ctx, vec, elem_size, &n);
+    if (rc)
+        return rc;
+    if (elem == SL_FB_STRING)
+        return vvector_offsets(ctx, NULL, vec, n);
+    if (elem == SL_FB_OBJ && !object->is_struct)
+        return vvector_offsets(ctx, object, vec, n);
+    if (elem == SL_FB_UNION)
+        return vvector_union(ctx, owner, field, tab, vec, n);
+    if (!ctx->opts->check_nested || n == 0 || field->nested == SL_FB_NESTED_NONE)
+        return 0;
+    if (field->nested == SL_FB_NESTED_TABLE)
+        return vnested(ctx, field->nested_object, vec + 4, n);
+    return vpayload(ctx, field, tab, vec + 4, n);
+}
+
+/* ---- fields ---- */
+
+static int vscalar_field(struct sl_fb_vctx *ctx, const struct sl_fb_field *field, uint64_t f)
+{
+    uint32_t size = vscalar_size(field->type.base);
+    if (!valigned(f, size))
+        return vfail(ctx, f, "%s not %u-aligned", sl_fb_base_name(field->type.base), size);
+    if (!vrange(ctx, f, size))
+        return vfail(ctx, f, "%s out of bounds", sl_fb_base_name(field->type.base));
+    return 0;
+}
+
+static int vobject_field(struct sl_fb_vctx *ctx, const struct sl_fb_object *owner,
+                         const struct sl_fb_field *field, uint64_t f)
+{
+    const struct sl_fb_object *object = sl_fb_schema_object(owner->schema, field->type.index);
+    if (!object)
+        return vfail(ctx, f, "schema: field type missing");
+    if (object->is_struct) {
+        if (!valigned(f, object->minalign))
+            return vfail(ctx, f, "struct %s not %u-aligned", object->short_name,
+                         object->minalign);
+        if (!vrange(ctx, f, object->bytesize))
+            return vfail(ctx, f, "struct %s out of bounds", object->short_name);
+        return 0;
+    }
+    if (!vrange(ctx, f, 4))
+        return vfail(ctx, f, "offset out of bounds");
+    return vtable(ctx, object, vderef(ctx, f));
+}
+
+/* Verifies one present field (off != 0) of the table. */
+static int vfield(struct sl_fb_vctx *ctx, const struct sl_fb_object *owner,
+                  const struct sl_fb_field *field, const struct sl_fb_vtab *tab, uint16_t off)
+{
+    uint64_t f = tab->pos + off;
+    uint32_t len;
+    int rc;
+    switch (field->type.base) {
+    case SL_FB_STRING:
+        rc = voffset_slot(ctx, f);
+        return rc ? rc : vstring_at(ctx, vderef(ctx, f), &len);
+    case SL_FB_VECTOR:
+        rc = voffset_slot(ctx, f);
+        return rc ? rc : vvector_field(ctx, owner, field, tab, f);
+    case SL_FB_OBJ:
+        return vobject_field(ctx, owner, field, f);
+    case SL_FB_UNION:
+        return vunion_field(ctx, owner, field, tab, off);
+    default:
+        if (vscalar_size(field->type.base))
+            return vscalar_field(ctx, field, f);
+        return vfail(ctx, f, "schema: %s field in a table", sl_fb_base_name(field->type.base));
+    }
+}
+
+/* Fields in the schema's order (by name, as reflection.cpp walks them). */
+static int vtable_body(struct sl_fb_vctx *ctx, const struct sl_fb_object *object,
+                       const struct sl_fb_vtab *tab)
+{
+    for (uint32_t i = 0; i < object->field_count; i++) {
+        const struct sl_fb_field *field = &object->fields[i];
+        uint16_t off = vfield_off(ctx, tab, field->offset);
+        int rc = 0;
+        vpush(ctx, field);
+        if (!off && field->required)
+            rc = vfail(ctx, tab->pos, "required field missing");
+        else if (off)
+            rc = vfield(ctx, object, field, tab, off);
+        else if (field->type.base == SL_FB_UNION)
+            rc = vunion_field(ctx, object, field, tab, 0); /* a type without a value */
+        if (rc)
+            return rc;
+        vpop(ctx);
+    }
+    return 0;
+}
+
+/* ---- entry ---- */
+
+int sl_fb_verify(const uint8_t *buf, size_t len, bool prefixed, const struct sl_fb_object *object,
+                 const struct sl_fb_verify_opts *opts, char *err, size_t err_len)
+{
+    SL_ASSERT(object && !object->is_struct && opts);
+    SL_ASSERT(buf || len == 0);
+    struct sl_fb_vctx ctx = {
+        .origin = buf, .base = buf, .len = len, .opts = opts, .root = object,
+        .depth_max = opts->depth_max ? opts->depth_max : SL_FB_DEPTH_MAX,
+        .tables_max = opts->tables_max ? opts->tables_max : SL_FB_TABLES_MAX,
+        .work_max = len, .err = err, .err_len = err_len,
+    };
+    if (ctx.depth_max > SL_FB_VERIFY_DEPTH_CAP)
+        ctx.depth_max = SL_FB_VERIFY_DEPTH_CAP;
+    if (err && err_len)
+        err[0] = 0;
+    if (len >= SL_FB_BUFFER_MAX)
+        return vfail(&ctx, 0, "buffer of %zu bytes too large", len);
+    uint64_t root_slot = prefixed ? 4 : 0;
+    if (len < root_slot + 4)
+        return vfail(&ctx, 0, "buffer of %zu bytes too small", len);
+    if (prefixed && sl_fb_u32(buf) != len - 4)
+        return vfail(&ctx, 0, "size prefix %u does not match %zu bytes after it", sl_fb_u32(buf),
+                     len - 4);
+    return vtable(&ctx, object, root_slot + sl_fb_u32(buf + root_slot));
+}
