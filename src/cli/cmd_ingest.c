@@ -38,9 +38,12 @@ struct ingest_consumer {
 struct ingest_cli {
     struct sl_ingest *ingest;
     uint64_t expect;            /* stop after this many events (0: no limit) */
+    uint64_t expect_errors;     /* ... and this many bad-input reports */
+    _Atomic uint64_t reported;  /* bad-input reports so far */
     uint32_t delay_us;          /* per batch */
     _Atomic uint64_t consumed;  /* events counted by all consumers */
     FILE *errors;               /* --errors file, or NULL */
+    struct sl_log_limit log_limit; /* without --errors; io thread */
     struct ingest_consumer consumers[SL_INGEST_CONSUMERS_MAX];
 };
 
@@ -57,8 +60,8 @@ static void ingest_usage(FILE *f)
 {
     fputs("usage: sluice ingest (--listen HOST:PORT | --file PATH [--follow]) [--framing fb|jsonl]\n"
           "                     [--consumers N] [--consumer-delay-us N] [--max-frame N]\n"
-          "                     [--port-file F] [--force-fallback] [--expect N] [--errors F]\n"
-          "                     [--schema S]... [--batches N] [--batch-events N]\n"
+          "                     [--port-file F] [--force-fallback] [--expect N] [--expect-errors N]\n"
+          "                     [--errors F] [--schema S]... [--batches N] [--batch-events N]\n"
           "                     [--batch-bytes N] [--ring N] [--bufs N] [--buf-bytes N]\n"
           "                     [--max-connections N]\n\n"
           "Runs ingestion alone: a TCP listener or a file into counting consumer threads.\n"
@@ -72,6 +75,7 @@ static void ingest_usage(FILE *f)
           "  --port-file F         write the bound port to F once listening\n"
           "  --force-fallback      single-shot accept/recv instead of multishot + buffer ring\n"
           "  --expect N            stop (draining) after N events were consumed\n"
+          "  --expect-errors N     with --expect: also wait for N bad-input reports\n"
           "  --errors F            write every bad-input report to F, one line each\n"
           "  --schema S            schemas for verification/transcoding (default: all embedded)\n"
           "  --batches, --batch-events, --batch-bytes, --ring, --bufs, --buf-bytes,\n"
@@ -81,6 +85,18 @@ static void ingest_usage(FILE *f)
           "Stops on --expect, on EOF of a file without --follow, or on SIGINT/SIGTERM (events\n"
           "taken are flushed to the consumers first). Bad input is counted and reported,\n"
           "never fatal. Exit: 0 ok, 1 runtime failure, 2 usage.\n", f);
+}
+
+/* Stops ingestion once --expect events and --expect-errors reports were
+ * seen (any thread; stopping twice is harmless). */
+static void ingest_check_expect(struct ingest_cli *cli)
+{
+    if (cli->expect == 0 && cli->expect_errors == 0)
+        return;
+    /* relaxed: counters; sl_ingest_stop() carries no data */
+    if (atomic_load_explicit(&cli->consumed, memory_order_relaxed) >= cli->expect &&
+        atomic_load_explicit(&cli->reported, memory_order_relaxed) >= cli->expect_errors)
+        sl_ingest_stop(cli->ingest);
 }
 
 static void *ingest_consume(void *arg)
@@ -119,18 +135,27 @@ static void *ingest_consume(void *arg)
         }
         sl_pool_return(batch, consumer->index);
         /* relaxed: a counter; the stop request it may trigger carries no data */
-        uint64_t total = atomic_fetch_add_explicit(&cli->consumed, events, memory_order_relaxed);
-        if (cli->expect && total < cli->expect && total + events >= cli->expect)
-            sl_ingest_stop(cli->ingest);
+        atomic_fetch_add_explicit(&cli->consumed, events, memory_order_relaxed);
+        ingest_check_expect(cli);
     }
     return NULL;
 }
 
-static void ingest_error_to_file(void *ctx, const struct sl_ingest_error *error)
+/* The error callback (io thread): every report to --errors (or the
+ * rate-limited log), counted for --expect-errors. */
+static void ingest_on_error(void *ctx, const struct sl_ingest_error *error)
 {
-    char line[512];
-    sl_ingest_error_format(error, line, sizeof(line));
-    fprintf(ctx, "%s\n", line);
+    struct ingest_cli *cli = ctx;
+    if (cli->errors != NULL) {
+        char line[512];
+        sl_ingest_error_format(error, line, sizeof(line));
+        fprintf(cli->errors, "%s\n", line);
+    } else {
+        sl_ingest_error_log(&cli->log_limit, error);
+    }
+    /* relaxed: a counter, see ingest_check_expect() */
+    atomic_fetch_add_explicit(&cli->reported, 1, memory_order_relaxed);
+    ingest_check_expect(cli);
 }
 
 static uint64_t ingest_peak_rss(void)
@@ -219,13 +244,14 @@ struct ingest_args {
     const char *port_file;
     const char *errors_path;
     uint64_t expect;
+    uint64_t expect_errors;
     uint32_t delay_us;
 };
 
 enum { OPT_LISTEN = 256, OPT_FILE, OPT_FOLLOW, OPT_FRAMING, OPT_CONSUMERS, OPT_DELAY,
        OPT_MAX_FRAME, OPT_PORT_FILE, OPT_FALLBACK, OPT_EXPECT, OPT_ERRORS, OPT_SCHEMA,
        OPT_BATCHES, OPT_BATCH_EVENTS, OPT_BATCH_BYTES, OPT_RING, OPT_BUFS, OPT_BUF_BYTES,
-       OPT_MAX_CONNS, OPT_HELP };
+       OPT_MAX_CONNS, OPT_EXPECT_ERRORS, OPT_HELP };
 
 static const struct option ingest_options[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
@@ -239,6 +265,7 @@ static const struct option ingest_options[] = {
     {"force-fallback", no_argument, NULL, OPT_FALLBACK},
     {"expect", required_argument, NULL, OPT_EXPECT},
     {"errors", required_argument, NULL, OPT_ERRORS},
+    {"expect-errors", required_argument, NULL, OPT_EXPECT_ERRORS},
     {"schema", required_argument, NULL, OPT_SCHEMA},
     {"batches", required_argument, NULL, OPT_BATCHES},
     {"batch-events", required_argument, NULL, OPT_BATCH_EVENTS},
@@ -305,6 +332,10 @@ static int ingest_parse(int argc, char **argv, struct ingest_args *args)
         case OPT_EXPECT:
             rc = ingest_parse_u32("--expect", optarg, 1, &expect);
             args->expect = expect;
+            break;
+        case OPT_EXPECT_ERRORS:
+            rc = ingest_parse_u32("--expect-errors", optarg, 1, &expect);
+            args->expect_errors = expect;
             break;
         case OPT_ERRORS: args->errors_path = optarg; break;
         case OPT_SCHEMA:
@@ -399,6 +430,7 @@ int sl_cmd_ingest(int argc, char **argv)
     args.config.schemas = &schemas;
     cli.expect = args.expect;
     cli.delay_us = args.delay_us;
+    cli.expect_errors = args.expect_errors;
     if (args.errors_path) {
         cli.errors = fopen(args.errors_path, "w");
         if (cli.errors == NULL) {
@@ -406,9 +438,10 @@ int sl_cmd_ingest(int argc, char **argv)
             sl_fb_schemas_fini(&schemas);
             return SL_EXIT_RUNTIME;
         }
-        args.config.on_error = ingest_error_to_file;
-        args.config.on_error_ctx = cli.errors;
+        setvbuf(cli.errors, NULL, _IOLBF, 0);
     }
+    args.config.on_error = ingest_on_error;
+    args.config.on_error_ctx = &cli;
     char err[256];
     int ing = sl_ingest_create(&args.config, &cli.ingest, err, sizeof(err));
     if (ing < 0) {

@@ -12,6 +12,7 @@ static const struct sl_cli_command commands[] = {
     {"validate", "check a job file: every error with file:line:col", sl_cmd_validate},
     {"graph", "print a job's graph as Graphviz DOT, Mermaid or SVG", sl_cmd_graph},
     {"help", "options of a source, operator or sink type (help TYPE)", sl_cmd_help},
+    {"ingest", "run ingestion alone: tcp or file source into counting consumers", sl_cmd_ingest},
 };
 
 static void usage(FILE *f)
