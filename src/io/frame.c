@@ -52,23 +52,23 @@ static int sl_frame_check_length(struct sl_frame_reader *reader, uint32_t length
     return -EBADMSG;
 }
 
-/* Makes buf hold at least need bytes. Called only while the held bytes sit
- * in head[], so the old contents need not survive. Grows geometrically, never
- * beyond 4 + frame_bytes_max. */
-static int sl_frame_buf_reserve(struct sl_frame_reader *reader, size_t need)
+/* Makes buf hold at least want bytes of the current frame (want <= need),
+ * keeping the bytes held so far. Grows with the bytes that actually arrived
+ * (doubling), never beyond the frame's size, so a prefix that announces a
+ * large frame costs nothing until its bytes come. */
+static int sl_frame_buf_grow(struct sl_frame_reader *reader, size_t want)
 {
-    if (reader->buf_cap >= need)
+    if (reader->buf_cap >= want)
         return 0;
-    size_t limit = SL_FRAME_PREFIX_BYTES + (size_t)reader->frame_bytes_max;
+    SL_DASSERT(want <= reader->need);
     size_t cap = reader->buf_cap * 2 > SL_FRAME_BUF_MIN ? reader->buf_cap * 2 : SL_FRAME_BUF_MIN;
-    if (cap > limit)
-        cap = limit;
-    if (cap < need)
-        cap = need;
-    uint8_t *buf = malloc(cap);
+    if (cap > reader->need)
+        cap = reader->need;
+    if (cap < want)
+        cap = want;
+    uint8_t *buf = realloc(reader->buf, cap);
     if (buf == NULL)
         return -ENOMEM;
-    free(reader->buf);
     reader->buf = buf;
     reader->buf_cap = cap;
     return 0;
@@ -125,12 +125,11 @@ static int sl_frame_continue(struct sl_frame_reader *reader, const uint8_t *data
     }
     if (avail == 0)
         return 0;
-    if (reader->have == SL_FRAME_PREFIX_BYTES) {
-        int rc = sl_frame_buf_reserve(reader, reader->need);
-        if (rc < 0)
-            return rc;
+    int rc = sl_frame_buf_grow(reader, reader->have + avail);
+    if (rc < 0)
+        return rc;
+    if (reader->have == SL_FRAME_PREFIX_BYTES)
         memcpy(reader->buf, reader->head, SL_FRAME_PREFIX_BYTES);
-    }
     memcpy(reader->buf + reader->have, data + *pos, avail);
     reader->have += (uint32_t)avail;
     *pos = len;

@@ -18,14 +18,19 @@
  *   - a frame that spans chunks keeps its first part in the reader's
  *     per-connection buffer until its last byte arrives; then the held part
  *     and the rest from the current chunk are copied into the destination.
- * So bytes reach the batch once; only the head of a split frame takes one
- * extra copy into the per-connection buffer.
+ * So bytes reach the batch once; only the head of a split frame is also
+ * copied into the per-connection buffer (plus, while that buffer grows, the
+ * amortized O(1) per byte of realloc()).
  *
- * Memory bound, per connection: the partial-frame buffer is allocated when a
- * frame first spans two chunks and is sized to that frame; it never holds
- * more than one frame, so it is at most 4 + frame_bytes_max bytes (rounded up
- * to 8), plus sizeof(struct sl_frame_reader). It is kept (not shrunk) for
- * the connection's life and freed by sl_frame_reader_fini().
+ * Memory bound, per connection: sizeof(struct sl_frame_reader) plus the
+ * partial-frame buffer. That buffer is allocated when a frame first spans
+ * two chunks and grows (doubling, from 256 bytes) with the bytes actually
+ * held, capped at the current frame's size: it is never larger than
+ * max(256, twice the most bytes it has held) nor than 4 + frame_bytes_max
+ * (the bound to plan with). A prefix that
+ * announces a large frame allocates nothing until its bytes arrive. The
+ * buffer is kept (not shrunk) for the connection's life and freed by
+ * sl_frame_reader_fini().
  *
  * Errors: a length of 0 or above frame_bytes_max loses sync; the stream
  * offset of the bad prefix is recorded and every later feed fails, so the
@@ -71,7 +76,7 @@ enum sl_frame_error {
 
 /* Per-connection state; owned by the connection, touched by its io thread only. */
 struct sl_frame_reader {
-    uint8_t *buf;            /* head of a frame that spans chunks; 8-aligned; NULL until needed */
+    uint8_t *buf;            /* head of a frame that spans chunks; NULL until needed */
     size_t buf_cap;          /* bytes allocated at buf */
     uint32_t frame_bytes_max; /* largest accepted length L (bytes after the prefix) */
     uint8_t head[SL_FRAME_PREFIX_BYTES]; /* prefix bytes seen so far when it is split */

@@ -353,6 +353,31 @@ static void test_limit_exact(void)
     }
 }
 
+/* A prefix announcing a huge frame allocates only as its bytes arrive. */
+static void test_lazy_growth(void)
+{
+    static struct arena arena;
+    uint8_t prefix[4 + 100];
+    put_le32(prefix, 1u << 30);
+    memset(prefix + 4, 0x5a, 100);
+    struct sl_frame_reader reader;
+    sl_frame_reader_init(&reader, SL_FRAME_BYTES_MAX);
+    arena_init(&arena, ARENA_BYTES);
+    struct sl_frame_sink sink = arena_sink(&arena);
+    size_t consumed = 0;
+    CHECK(sl_frame_reader_feed(&reader, prefix, 4, &sink, &consumed) == 0 && consumed == 4);
+    CHECK(reader.buf == NULL);
+    for (int i = 0; i < 40; i++)
+        CHECK(sl_frame_reader_feed(&reader, prefix + 4, 100, &sink, &consumed) == 0);
+    CHECK(reader.have == 4 + 4000 && reader.need == 4 + (1u << 30));
+    CHECK(reader.buf_cap >= 4004 && reader.buf_cap <= 2 * 4004);
+    CHECK(memcmp(reader.buf, prefix, 4) == 0 && reader.buf[4003] == 0x5a);
+    CHECK(arena.count == 0);
+    CHECK(sl_frame_reader_finish(&reader) == -EBADMSG && reader.error == SL_FRAME_TRUNCATED);
+    CHECK(reader.error_offset == 0 && reader.error_length == 1u << 30);
+    sl_frame_reader_fini(&reader);
+}
+
 /* A stream cut inside a frame (prefix or body) is reported at finish with
  * that frame's offset; frames before the cut were delivered. */
 static void test_truncated(void)
@@ -416,6 +441,7 @@ int main(void)
     test_backpressure();
     test_bad_prefixes();
     test_limit_exact();
+    test_lazy_growth();
     test_truncated();
     test_commit_error();
     if (failures != 0) {
