@@ -6,12 +6,14 @@
 #include "core/log.h"
 
 static const struct sl_cli_command commands[] = {
+    {"run", "run a job: sources -> operator graph -> sinks, until end or SIGTERM", sl_cmd_run},
     {"encode", "JSON lines -> FlatBuffers frames through a schema", sl_cmd_encode},
     {"decode", "FlatBuffers frames -> JSON lines through a schema", sl_cmd_decode},
     {"schema", "list the schemas' tables, fields, enums and event types", sl_cmd_schema},
     {"validate", "check a job file: every error with file:line:col", sl_cmd_validate},
     {"graph", "print a job's graph as Graphviz DOT, Mermaid or SVG", sl_cmd_graph},
     {"help", "options of a source, operator or sink type (help TYPE)", sl_cmd_help},
+    {"gen", "generate realistic order events to a file, stdout or TCP (load generator)", sl_cmd_gen},
     {"ingest", "run ingestion alone: tcp or file source into counting consumers", sl_cmd_ingest},
 };
 
@@ -23,7 +25,7 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nexit codes: 0 ok, 1 runtime failure (bad input, I/O), 2 usage error\n"
-               "not yet available: run, bench, broker (see README)\n");
+               "not yet available: bench (use bench/run), broker, Kafka connectors (see README)\n");
 }
 
 int sl_cli_parse_framing(const char *cmd, const char *value, bool *prefixed)

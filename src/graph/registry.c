@@ -7,6 +7,7 @@
 #include "graph/job.h"
 
 extern const struct sl_source_type sl_source_tcp, sl_source_file, sl_source_gen;
+extern const struct sl_operator_type sl_op_filter, sl_op_route, sl_op_project;
 extern const struct sl_sink_type sl_sink_tcp, sl_sink_file, sl_sink_stdout, sl_sink_null;
 
 static const struct sl_source_type *const sources[] = {
@@ -16,7 +17,9 @@ static const struct sl_source_type *const sources[] = {
 };
 
 static const struct sl_operator_type *const operators[] = {
-    NULL, /* keeps the array non-empty; skipped */
+    &sl_op_filter,
+    &sl_op_route,
+    &sl_op_project,
 };
 
 static const struct sl_sink_type *const sinks[] = {
@@ -31,7 +34,7 @@ static const struct sl_sink_type *const sinks[] = {
 const struct sl_operator_type *sl_registry_operator(const char *name)
 {
     for (size_t i = 0; i < COUNT(operators); i++)
-        if (operators[i] && strcmp(operators[i]->name, name) == 0)
+        if (strcmp(operators[i]->name, name) == 0)
             return operators[i];
     return NULL;
 }
@@ -59,10 +62,9 @@ const char *sl_registry_names(enum sl_node_kind kind)
     size_t n = (size_t)snprintf(out, sizeof(text[0]), "known types: ");
     for (size_t i = 0; kind == SL_NODE_SOURCE && i < COUNT(sources); i++)
         n += (size_t)snprintf(out + n, sizeof(text[0]) - n, "%s%s", i ? ", " : "", sources[i]->name);
-    for (size_t i = 0, k = 0; kind == SL_NODE_OPERATOR && i < COUNT(operators); i++)
-        if (operators[i])
-            n += (size_t)snprintf(out + n, sizeof(text[0]) - n, "%s%s", k++ ? ", " : "",
-                                  operators[i]->name);
+    for (size_t i = 0; kind == SL_NODE_OPERATOR && i < COUNT(operators); i++)
+        n += (size_t)snprintf(out + n, sizeof(text[0]) - n, "%s%s", i ? ", " : "",
+                              operators[i]->name);
     for (size_t i = 0; kind == SL_NODE_SINK && i < COUNT(sinks); i++)
         n += (size_t)snprintf(out + n, sizeof(text[0]) - n, "%s%s", i ? ", " : "", sinks[i]->name);
     return out;
@@ -75,8 +77,7 @@ const char *const *sl_registry_list(enum sl_node_kind kind)
     for (size_t i = 0; kind == SL_NODE_SOURCE && i < COUNT(sources); i++)
         names[kind][n++] = sources[i]->name;
     for (size_t i = 0; kind == SL_NODE_OPERATOR && i < COUNT(operators); i++)
-        if (operators[i])
-            names[kind][n++] = operators[i]->name;
+        names[kind][n++] = operators[i]->name;
     for (size_t i = 0; kind == SL_NODE_SINK && i < COUNT(sinks); i++)
         names[kind][n++] = sinks[i]->name;
     names[kind][n] = NULL;

@@ -79,4 +79,13 @@ uint8_t *sl_emit_reserve(struct sl_op_out *out, uint32_t len);
 void sl_emit_new(struct sl_op_out *out, uint32_t port, const uint8_t *buf, uint32_t len,
                  const struct sl_event *from);
 
+/* Emits a copy of from's envelope (id, key, ts, correlation and causation
+ * ids, headers kept) carrying a new type and payload (an unprefixed
+ * FlatBuffer of the type's table, minimum alignment align) to port. Returns
+ * 0, or -ENOSPC when the worker's output arena is full (the caller emits an
+ * error instead). */
+int sl_emit_payload(struct sl_op_out *out, uint32_t port, const struct sl_event *from,
+                    const char *type, uint32_t type_len, const uint8_t *payload,
+                    uint32_t payload_len, uint32_t align);
+
 #endif

@@ -1,0 +1,178 @@
+/*
+ * run.c - builds, starts, stops and joins a running job (see run.h).
+ * Start order: sinks, workers, sources (so that nothing is sent to a thread
+ * that is not there); a stop only reaches the sources, and the drain
+ * (end of stream) travels downstream from them.
+ */
+#include "graph/run.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/assert.h"
+#include "core/log.h"
+
+void sl_run_config_default(struct sl_run_config *config)
+{
+    *config = (struct sl_run_config){
+        .batch_events = 1024,
+        .batch_bytes = 4u << 20,
+        .source_batches = 64,
+        .sink_batches = 64,
+        .ring_capacity = 32,
+        .out_arena_bytes = 8u << 20,
+    };
+}
+
+void sl_run_fail(struct sl_run *run, int rc)
+{
+    int expected = 0;
+    atomic_compare_exchange_strong(&run->failed, &expected, rc);
+    sl_run_stop(run);
+}
+
+void sl_run_stop(struct sl_run *run)
+{
+    if (atomic_exchange(&run->stopping, true))
+        return;
+    for (uint32_t s = 0; s < run->source_count; s++)
+        if (run->sources[s].stop_fn)
+            run->sources[s].stop_fn(&run->sources[s]);
+}
+
+static int create_rings(struct sl_run *run, char *err, size_t err_len)
+{
+    struct sl_job *job = run->job;
+    for (uint32_t s = 0; s < run->source_count; s++) {
+        for (uint32_t w = 0; w < job->workers; w++) {
+            struct sl_ring *ring;
+            if (sl_ring_create(run->config.ring_capacity, &ring)) {
+                snprintf(err, err_len, "cannot create rings");
+                return -ENOMEM;
+            }
+            run->sources[s].rings[w] = ring;
+            struct sl_worker *worker = &run->workers[w];
+            worker->inputs[worker->input_count++] = (struct sl_worker_input){
+                .ring = ring, .node = run->sources[s].node, .returner = w};
+        }
+    }
+    for (uint32_t k = 0; k < run->sink_count; k++) {
+        for (uint32_t w = 0; w < job->workers; w++) {
+            if (sl_ring_create(run->config.ring_capacity, &run->workers[w].sink_rings[run->sinks[k].node])) {
+                snprintf(err, err_len, "cannot create rings");
+                return -ENOMEM;
+            }
+        }
+    }
+    return 0;
+}
+
+int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_config *config,
+                  char *err, size_t err_len)
+{
+    memset(run, 0, sizeof(*run));
+    run->job = job;
+    run->config = *config;
+    sl_envelope_init(&run->envelope, &job->schemas);
+    for (uint32_t i = 0; i < job->node_count; i++) {
+        struct sl_job_node *node = &job->nodes[i];
+        if (node->kind == SL_NODE_SOURCE) {
+            if (run->source_count == SL_RUN_SOURCES_MAX) {
+                snprintf(err, err_len, "more than %u sources", SL_RUN_SOURCES_MAX);
+                return -EINVAL;
+            }
+            struct sl_source_runner *source = &run->sources[run->source_count];
+            *source = (struct sl_source_runner){.run = run, .node = i, .index = run->source_count};
+            run->source_count++;
+        } else if (node->kind == SL_NODE_SINK) {
+            if (run->sink_count == SL_RUN_SINKS_MAX) {
+                snprintf(err, err_len, "more than %u sinks", SL_RUN_SINKS_MAX);
+                return -EINVAL;
+            }
+            run->sinks[run->sink_count] =
+                (struct sl_sink_runner){.run = run, .node = i, .index = run->sink_count};
+            run->sink_count++;
+        }
+    }
+    int rc = create_rings(run, err, err_len);
+    for (uint32_t w = 0; !rc && w < job->workers; w++)
+        rc = sl_worker_init(&run->workers[w], run, w, err, err_len);
+    for (uint32_t s = 0; !rc && s < run->source_count; s++)
+        rc = sl_source_runner_init(&run->sources[s], err, err_len);
+    return rc;
+}
+
+static void *source_main(void *arg)
+{
+    struct sl_source_runner *source = arg;
+    int rc = source->run_fn(source);
+    if (rc)
+        sl_run_fail(source->run, rc);
+    return NULL;
+}
+
+int sl_run_start(struct sl_run *run, char *err, size_t err_len)
+{
+    for (uint32_t k = 0; k < run->sink_count; k++) {
+        if (pthread_create(&run->sinks[k].thread, NULL, sl_sink_main, &run->sinks[k]))
+            goto fail;
+    }
+    for (uint32_t w = 0; w < run->job->workers; w++) {
+        if (pthread_create(&run->workers[w].thread, NULL, sl_worker_main, &run->workers[w]))
+            goto fail;
+    }
+    for (uint32_t s = 0; s < run->source_count; s++) {
+        if (pthread_create(&run->sources[s].thread, NULL, source_main, &run->sources[s]))
+            goto fail;
+    }
+    return 0;
+fail:
+    /* threads are never cancelled: a job that cannot start its threads aborts */
+    snprintf(err, err_len, "cannot start threads");
+    SL_ASSERT(!"thread creation failed after some threads started");
+    return -EAGAIN;
+}
+
+int sl_run_join(struct sl_run *run)
+{
+    for (uint32_t s = 0; s < run->source_count; s++)
+        pthread_join(run->sources[s].thread, NULL);
+    for (uint32_t w = 0; w < run->job->workers; w++)
+        pthread_join(run->workers[w].thread, NULL);
+    for (uint32_t k = 0; k < run->sink_count; k++)
+        pthread_join(run->sinks[k].thread, NULL);
+    return atomic_load(&run->failed);
+}
+
+void sl_run_destroy(struct sl_run *run)
+{
+    for (uint32_t s = 0; s < run->source_count; s++) {
+        struct sl_source_runner *source = &run->sources[s];
+        if (source->destroy_fn)
+            source->destroy_fn(source);
+        sl_pool_destroy(source->pool);
+        for (uint32_t w = 0; w < run->job->workers; w++)
+            if (source->rings[w])
+                sl_ring_destroy(source->rings[w]);
+    }
+    for (uint32_t w = 0; w < run->job->workers; w++) {
+        for (uint32_t k = 0; k < run->sink_count; k++)
+            if (run->workers[w].sink_rings[run->sinks[k].node])
+                sl_ring_destroy(run->workers[w].sink_rings[run->sinks[k].node]);
+        sl_worker_fini(&run->workers[w]);
+    }
+}
+
+void sl_run_node_counts(const struct sl_run *run, uint32_t node, uint64_t *in, uint64_t *out,
+                        uint64_t *errors)
+{
+    *in = *out = *errors = 0;
+    for (uint32_t w = 0; w < run->job->workers; w++) {
+        const struct sl_node_counters *c = &run->workers[w].counters[node];
+        /* relaxed: statistics */
+        *in += atomic_load_explicit(&c->in, memory_order_relaxed);
+        *out += atomic_load_explicit(&c->out, memory_order_relaxed);
+        *errors += atomic_load_explicit(&c->errors, memory_order_relaxed);
+    }
+}

@@ -1,0 +1,171 @@
+/*
+ * run.h - a job running: source threads, `workers` copies of the operator
+ * graph (one thread each), one thread per sink, and the rings between them.
+ *
+ *   source thread --ring per worker--> worker w --ring per sink--> sink thread
+ *        ^ batches return to the source's pool      ^ batches return to w's pool
+ *
+ * Sharding: a source puts each event in the batch of the worker that owns
+ * the event's key group (sl_key_group_worker(murmur2(key) % key_groups)), so
+ * per-key order holds through the graph. A worker processes one input batch
+ * at a time through the whole graph (operators chained by direct calls),
+ * copies what reaches each sink into that sink's batch, and hands those on
+ * when the input batch is done ("a round").
+ *
+ * Drain: a source ends its stream with SL_CTRL_END_OF_STREAM to every
+ * worker; a worker that has it from every source sends it to every sink; a
+ * sink that has it from every worker closes. So every event taken in is
+ * written before the process exits.
+ *
+ * Memory, fixed at start: per source, its pool (batches x arena); per
+ * worker, its sink pool (sink_batches x arena), port buffers (32 bytes x
+ * events per batch x fan-in), an output arena (out_arena_bytes); rings.
+ */
+#ifndef SL_GRAPH_RUN_H
+#define SL_GRAPH_RUN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/batch.h"
+#include "core/pool.h"
+#include "core/ring.h"
+#include "graph/envelope.h"
+#include "graph/job.h"
+
+#define SL_RUN_SOURCES_MAX 32u
+#define SL_RUN_SINKS_MAX 64u
+
+struct sl_run_config {
+    uint32_t batch_events;      /* events per batch */
+    uint32_t batch_bytes;       /* arena bytes per batch */
+    uint32_t source_batches;    /* batches in each source's pool */
+    uint32_t sink_batches;      /* batches in each worker's sink pool */
+    uint32_t ring_capacity;     /* batches per ring, a power of two */
+    uint32_t out_arena_bytes;   /* per worker: events operators make in one round */
+};
+
+/* Per node and worker; written by the worker (relaxed: counters only),
+ * read by the status line and the summary. */
+struct sl_node_counters {
+    _Atomic uint64_t in;
+    _Atomic uint64_t out;
+    _Atomic uint64_t errors;
+};
+
+/* Events emitted to one output port during a round. */
+struct sl_port_buf {
+    struct sl_event *events;
+    uint32_t count, cap;
+};
+
+struct sl_run;
+struct sl_worker;
+
+/* The emit context of sl/operator.h: which worker and node is emitting. */
+struct sl_op_out {
+    struct sl_worker *worker;
+    uint32_t node;
+};
+
+struct sl_worker_input {
+    struct sl_ring *ring;       /* from the source; this worker is the consumer */
+    uint32_t node;              /* the source node */
+    uint32_t returner;          /* index for sl_pool_return() into the source's pool */
+    bool eos;                   /* end of stream seen */
+};
+
+struct sl_worker {
+    struct sl_run *run;
+    uint32_t id;
+    pthread_t thread;
+    struct sl_worker_input inputs[SL_RUN_SOURCES_MAX];
+    uint32_t input_count;
+    void *states[SL_JOB_NODES_MAX];             /* operator instances */
+    struct sl_port_buf *ports[SL_JOB_NODES_MAX]; /* per node: one per port */
+    struct sl_event *gather[SL_JOB_NODES_MAX];  /* per node: its inputs of a round */
+    uint32_t caps[SL_JOB_NODES_MAX];            /* events per port of a node per round */
+    struct sl_op_out outs[SL_JOB_NODES_MAX];
+    uint8_t *arena;                             /* events made this round (8-aligned) */
+    uint32_t arena_used, arena_cap;
+    struct sl_fbb builder;                      /* error envelopes */
+    struct sl_pool *sink_pool;                  /* owned: created on this thread */
+    struct sl_batch *sink_open[SL_JOB_NODES_MAX];
+    struct sl_ring *sink_rings[SL_JOB_NODES_MAX]; /* to sink node n; this worker produces */
+    struct sl_node_counters counters[SL_JOB_NODES_MAX];
+    _Atomic bool ready;                         /* pool created: sinks may return to it */
+};
+
+struct sl_sink_runner {
+    struct sl_run *run;
+    uint32_t node;
+    uint32_t index;             /* returner index into every worker's sink pool */
+    pthread_t thread;
+    void *state;
+    _Atomic uint64_t events, batches;
+};
+
+struct sl_source_runner {
+    struct sl_run *run;
+    uint32_t node;
+    uint32_t index;
+    pthread_t thread;
+    void *impl;                 /* the source's own runtime (ingest, generator) */
+    struct sl_ring *rings[SL_JOB_WORKERS_MAX]; /* to each worker */
+    struct sl_pool *pool;       /* batches to the workers; owned by this thread */
+    char host[256];             /* tcp: the listen host (outlives the ingest) */
+    _Atomic uint64_t events;
+    _Atomic bool stop;
+    int (*run_fn)(struct sl_source_runner *source);
+    void (*stop_fn)(struct sl_source_runner *source);
+    void (*destroy_fn)(struct sl_source_runner *source);
+};
+
+struct sl_run {
+    struct sl_job *job;
+    struct sl_run_config config;
+    struct sl_envelope envelope;
+    struct sl_worker workers[SL_JOB_WORKERS_MAX];
+    struct sl_source_runner sources[SL_RUN_SOURCES_MAX];
+    uint32_t source_count;
+    struct sl_sink_runner sinks[SL_RUN_SINKS_MAX];
+    uint32_t sink_count;
+    _Atomic int failed;         /* first runtime error (-errno), 0 if none */
+    _Atomic bool stopping;
+    _Atomic uint32_t sinks_done; /* sink threads that have closed */
+};
+
+void sl_run_config_default(struct sl_run_config *config);
+
+/* Builds the run: rings, sources (listeners bound), per-worker graph
+ * instances. Returns 0 or -errno with err. */
+int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_config *config,
+                  char *err, size_t err_len);
+/* Starts every thread. */
+int sl_run_start(struct sl_run *run, char *err, size_t err_len);
+/* Asks sources to end their streams (drain). Async-signal-safe. */
+void sl_run_stop(struct sl_run *run);
+/* Waits for every thread; returns run->failed. */
+int sl_run_join(struct sl_run *run);
+void sl_run_destroy(struct sl_run *run);
+
+/* Sums a node's counters over workers. */
+void sl_run_node_counts(const struct sl_run *run, uint32_t node, uint64_t *in, uint64_t *out,
+                        uint64_t *errors);
+/* Marks the run failed with rc (first one wins) and stops it. */
+void sl_run_fail(struct sl_run *run, int rc);
+
+/* Thread bodies (worker.c, sink_runner.c). */
+void *sl_worker_main(void *arg);
+void *sl_sink_main(void *arg);
+/* Worker set-up on the control thread: graph instances and buffers. */
+int sl_worker_init(struct sl_worker *worker, struct sl_run *run, uint32_t id, char *err,
+                   size_t err_len);
+void sl_worker_fini(struct sl_worker *worker);
+
+/* Source runtimes (source_runner.c): fills the runner's hooks. */
+int sl_source_runner_init(struct sl_source_runner *source, char *err, size_t err_len);
+
+#endif

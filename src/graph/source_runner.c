@@ -1,0 +1,320 @@
+/*
+ * source_runner.c - the thread of one source node (see run.h): it shards
+ * events by key group into one batch per worker and hands them on.
+ *
+ *   tcp, file: an io thread (io/ingest.h) verifies or transcodes what it
+ *              receives into batches; this thread takes them and shards
+ *              each event (one copy) to the worker owning its key group.
+ *   gen:       this thread makes the events (gen/orders_gen.h) and shards.
+ *
+ * Batches to workers come from this thread's pool (returner w = worker w);
+ * open batches are handed on when full and after each ingest batch (or
+ * every gen slice), so a quiet source adds no latency. End of stream goes
+ * to every worker last.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/assert.h"
+#include "core/hash.h"
+#include "core/log.h"
+#include "gen/orders_gen.h"
+#include "graph/options.h"
+#include "graph/run.h"
+#include "io/ingest.h"
+
+#define GEN_SLICE_EVENTS 256u
+
+struct shard {
+    struct sl_batch *open[SL_JOB_WORKERS_MAX];
+};
+
+static void nap(void)
+{
+    struct timespec ts = {0, 50000};
+    nanosleep(&ts, NULL);
+}
+
+static struct sl_batch *shard_batch(struct sl_source_runner *source)
+{
+    struct sl_batch *batch;
+    while (sl_pool_get(source->pool, &batch) == -EAGAIN)
+        nap(); /* backpressure: the workers are behind */
+    return batch;
+}
+
+static void shard_push(struct sl_source_runner *source, uint32_t w, struct sl_batch *batch)
+{
+    while (sl_ring_push(source->rings[w], batch) == -EAGAIN)
+        nap();
+}
+
+static uint32_t event_worker(const struct sl_run *run, const uint8_t *buf)
+{
+    if (run->job->workers == 1)
+        return 0;
+    const uint8_t *root = sl_fb_root(buf + 4);
+    const uint8_t *key = sl_fb_field_ptr(root, run->envelope.key);
+    uint32_t len = 0;
+    const uint8_t *bytes = (const uint8_t *)"";
+    if (key) {
+        key = sl_fb_deref(key);
+        len = sl_fb_u32(key);
+        bytes = key + 4;
+    }
+    uint32_t group = sl_key_group(bytes, len, run->job->key_groups);
+    return sl_key_group_worker(group, run->job->key_groups, run->job->workers);
+}
+
+static void shard_event(struct sl_source_runner *source, struct shard *shard, const uint8_t *buf,
+                        uint32_t len, uint32_t source_id, uint64_t position)
+{
+    uint32_t w = event_worker(source->run, buf);
+    if (!shard->open[w])
+        shard->open[w] = shard_batch(source);
+    if (sl_batch_append(shard->open[w], buf, len, source_id, position) == 0)
+        return;
+    shard_push(source, w, shard->open[w]);
+    shard->open[w] = shard_batch(source);
+    /* frames are capped below the arena size */
+    SL_ASSERT(sl_batch_append(shard->open[w], buf, len, source_id, position) == 0);
+}
+
+static void shard_flush(struct sl_source_runner *source, struct shard *shard)
+{
+    for (uint32_t w = 0; w < source->run->job->workers; w++) {
+        if (shard->open[w]) {
+            shard_push(source, w, shard->open[w]);
+            shard->open[w] = NULL;
+        }
+    }
+}
+
+static void shard_end(struct sl_source_runner *source, struct shard *shard)
+{
+    shard_flush(source, shard);
+    for (uint32_t w = 0; w < source->run->job->workers; w++) {
+        struct sl_batch *batch = shard_batch(source);
+        SL_ASSERT(sl_batch_add_control(batch, SL_CTRL_END_OF_STREAM, source->node, 0) == 0);
+        shard_push(source, w, batch);
+    }
+}
+
+static void pool_create(struct sl_source_runner *source)
+{
+    struct sl_run *run = source->run;
+    struct sl_pool_config config = {
+        .batches = run->config.source_batches,
+        .returners = run->job->workers,
+        .limits = {.events_max = run->config.batch_events,
+                   .arena_bytes_max = run->config.batch_bytes},
+    };
+    SL_ASSERT(sl_pool_create(&config, &source->pool) == 0);
+}
+
+/* ---- tcp and file: ingest on an io thread, sharding here ---- */
+
+static void *ingest_thread(void *arg)
+{
+    struct sl_ingest *ingest = arg;
+    if (sl_ingest_run(ingest))
+        sl_log(SL_LOG_ERROR, "ingest ended with an error");
+    return NULL;
+}
+
+static int ingest_run(struct sl_source_runner *source)
+{
+    struct sl_ingest *ingest = source->impl;
+    pool_create(source);
+    pthread_t io;
+    if (pthread_create(&io, NULL, ingest_thread, ingest)) {
+        sl_run_fail(source->run, -EAGAIN);
+        return -EAGAIN;
+    }
+    struct shard shard = {{NULL}};
+    struct sl_ring *in = sl_ingest_ring(ingest, 0);
+    for (bool end = false; !end;) {
+        void *item;
+        if (sl_ring_pop(in, &item) != 0) {
+            nap();
+            continue;
+        }
+        struct sl_batch *batch = item;
+        uint64_t events = 0;
+        for (uint32_t i = 0; i < sl_batch_entry_count(batch); i++) {
+            struct sl_batch_entry *entry = sl_batch_entry_at(batch, i);
+            if (entry->kind == SL_CTRL_END_OF_STREAM)
+                end = true;
+            if (entry->kind != SL_ENTRY_EVENT)
+                continue;
+            shard_event(source, &shard, sl_batch_event_data(batch, entry), entry->len,
+                        entry->source_id, entry->position);
+            events++;
+        }
+        shard_flush(source, &shard);
+        /* relaxed: statistics */
+        atomic_fetch_add_explicit(&source->events, events, memory_order_relaxed);
+        sl_pool_return(batch, 0);
+    }
+    shard_end(source, &shard);
+    pthread_join(io, NULL);
+    return 0;
+}
+
+static void ingest_stop(struct sl_source_runner *source) { sl_ingest_stop(source->impl); }
+
+static void ingest_destroy(struct sl_source_runner *source) { sl_ingest_destroy(source->impl); }
+
+static int ingest_init(struct sl_source_runner *source, char *err, size_t err_len)
+{
+    struct sl_run *run = source->run;
+    struct sl_job_node *node = &run->job->nodes[source->node];
+    struct sl_ingest_config config;
+    sl_ingest_config_default(&config);
+    config.schemas = &run->job->schemas;
+    config.source_id = source->node;
+    config.consumers = 1;
+    config.events_max = run->config.batch_events;
+    config.arena_bytes_max = run->config.batch_bytes;
+    struct sl_conf *framing = sl_conf_get(node->conf, "framing");
+    config.framing = framing && strcmp(framing->value, "jsonl") == 0 ? SL_INGEST_JSONL : SL_INGEST_FB;
+    struct sl_conf *max_frame = sl_conf_get(node->conf, "max_frame");
+    uint64_t bytes = 1u << 20;
+    if (max_frame)
+        sl_opt_parse_size(max_frame->value, &bytes);
+    if (bytes + 8 > config.arena_bytes_max) {
+        snprintf(err, err_len, "%s: max_frame must be below the batch size (%u bytes)", node->name,
+                 config.arena_bytes_max - 8);
+        return -EINVAL;
+    }
+    config.frame_bytes_max = (uint32_t)bytes;
+    if (strcmp(node->type_name, "tcp") == 0) {
+        config.source = SL_INGEST_TCP;
+        uint16_t port;
+        sl_opt_parse_address(sl_conf_get(node->conf, "listen")->value, source->host,
+                             sizeof(source->host), &port);
+        config.listen_host = source->host[0] ? source->host : "0.0.0.0";
+        config.listen_port = port;
+        struct sl_conf *connections = sl_conf_get(node->conf, "max_connections");
+        long long v;
+        if (connections && sl_opt_parse_int(connections->value, &v) == 0 && v > 0)
+            config.connections_max = (uint32_t)v;
+    } else {
+        config.source = SL_INGEST_FILE;
+        config.path = sl_conf_get(node->conf, "path")->value;
+        struct sl_conf *follow = sl_conf_get(node->conf, "follow");
+        config.follow = follow && strcmp(follow->value, "true") == 0;
+    }
+    struct sl_ingest *ingest;
+    int rc = sl_ingest_create(&config, &ingest, err, err_len);
+    if (rc)
+        return rc;
+    source->impl = ingest;
+    source->run_fn = ingest_run;
+    source->stop_fn = ingest_stop;
+    source->destroy_fn = ingest_destroy;
+    if (config.source == SL_INGEST_TCP)
+        sl_log(SL_LOG_INFO, "source %s: listening on %s:%u", node->name, config.listen_host,
+               sl_ingest_port(ingest));
+    return 0;
+}
+
+/* ---- gen ---- */
+
+struct gen_source {
+    struct sl_gen *gen;
+    uint64_t count;  /* 0: until stopped */
+    uint64_t rate;   /* events per second; 0: unlimited */
+};
+
+static uint64_t now_us(void) { return sl_now_ns() / 1000; }
+
+static int gen_run(struct sl_source_runner *source)
+{
+    struct gen_source *g = source->impl;
+    pool_create(source);
+    struct shard shard = {{NULL}};
+    uint64_t made = 0, start = now_us();
+    /* acquire: pairs with the release store in gen_stop() */
+    while ((g->count == 0 || made < g->count) &&
+           !atomic_load_explicit(&source->stop, memory_order_acquire)) {
+        uint64_t slice = GEN_SLICE_EVENTS;
+        if (g->count && g->count - made < slice)
+            slice = g->count - made;
+        if (g->rate) {
+            uint64_t allowed = (now_us() - start) * g->rate / 1000000;
+            if (allowed <= made) {
+                nap();
+                continue;
+            }
+            if (allowed - made < slice)
+                slice = allowed - made;
+        }
+        for (uint64_t i = 0; i < slice; i++) {
+            struct sl_gen_event ev;
+            sl_gen_next(g->gen, &ev);
+            shard_event(source, &shard, ev.frame, (uint32_t)ev.frame_len, source->node, made + i);
+        }
+        made += slice;
+        shard_flush(source, &shard);
+        atomic_fetch_add_explicit(&source->events, slice, memory_order_relaxed);
+    }
+    shard_end(source, &shard);
+    return 0;
+}
+
+static void gen_stop(struct sl_source_runner *source)
+{
+    /* release: pairs with the acquire load in gen_run() */
+    atomic_store_explicit(&source->stop, true, memory_order_release);
+}
+
+static void gen_destroy(struct sl_source_runner *source)
+{
+    struct gen_source *g = source->impl;
+    sl_gen_destroy(g->gen);
+    free(g);
+}
+
+static long long setting_int(struct sl_job_node *node, const char *key, long long dflt)
+{
+    struct sl_conf *c = sl_conf_get(node->conf, key);
+    long long v = dflt;
+    if (c)
+        sl_opt_parse_int(c->value, &v);
+    return v;
+}
+
+static int gen_init(struct sl_source_runner *source, char *err, size_t err_len)
+{
+    struct sl_job_node *node = &source->run->job->nodes[source->node];
+    struct gen_source *g = calloc(1, sizeof(*g));
+    SL_ASSERT(g);
+    struct sl_gen_opts opts = {
+        .seed = (uint64_t)setting_int(node, "seed", 1),
+        .keys = (uint32_t)setting_int(node, "keys", 1000),
+        .start_us = SL_GEN_START_US_DEFAULT,
+    };
+    g->count = (uint64_t)setting_int(node, "count", 0);
+    g->rate = (uint64_t)setting_int(node, "rate", 0);
+    int rc = sl_gen_create(&g->gen, &source->run->job->schemas, &opts, err, err_len);
+    if (rc) {
+        free(g);
+        return rc;
+    }
+    source->impl = g;
+    source->run_fn = gen_run;
+    source->stop_fn = gen_stop;
+    source->destroy_fn = gen_destroy;
+    return 0;
+}
+
+int sl_source_runner_init(struct sl_source_runner *source, char *err, size_t err_len)
+{
+    const char *type = source->run->job->nodes[source->node].type_name;
+    if (strcmp(type, "gen") == 0)
+        return gen_init(source, err, err_len);
+    return ingest_init(source, err, err_len);
+}

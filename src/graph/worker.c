@@ -1,0 +1,332 @@
+/*
+ * worker.c - one copy of the operator graph on its own thread (see run.h).
+ *
+ * A round: pop one batch from a source ring; its events become the source
+ * node's "out" port; every other node, in topological order, takes the
+ * events emitted to the ports it reads (in input order) and emits into its
+ * own ports; what reaches a sink is copied into that sink's batch; at the
+ * end of the round the sink batches go to the sink threads and the input
+ * batch goes back to its source's pool. Nothing is allocated per event:
+ * port buffers are sized at start (a node emits at most once per port per
+ * input event), events operators make live in the worker's arena for the
+ * round.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/assert.h"
+#include "core/log.h"
+#include "graph/run.h"
+
+#define WORKER_IDLE_SLEEP_NS 50000
+
+static void relaxed_add(_Atomic uint64_t *counter, uint64_t n)
+{
+    /* relaxed: a statistic; readers need no ordering with the data path */
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+static void idle_sleep(void)
+{
+    struct timespec ts = {0, WORKER_IDLE_SLEEP_NS};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- emit API of sl/operator.h ---- */
+
+void sl_emit(struct sl_op_out *out, uint32_t port, const struct sl_event *ev)
+{
+    struct sl_port_buf *pb = &out->worker->ports[out->node][port];
+    /* an operator emits at most once per port per input: cap is enough */
+    SL_ASSERT(pb->count < pb->cap);
+    pb->events[pb->count++] = *ev;
+}
+
+uint8_t *sl_emit_reserve(struct sl_op_out *out, uint32_t len)
+{
+    struct sl_worker *worker = out->worker;
+    uint32_t offset = (worker->arena_used + 7) & ~7u;
+    if (len > worker->arena_cap || offset > worker->arena_cap - len)
+        return NULL;
+    return worker->arena + offset;
+}
+
+void sl_emit_new(struct sl_op_out *out, uint32_t port, const uint8_t *buf, uint32_t len,
+                 const struct sl_event *from)
+{
+    struct sl_worker *worker = out->worker;
+    SL_ASSERT(buf >= worker->arena && buf + len <= worker->arena + worker->arena_cap);
+    worker->arena_used = (uint32_t)(buf - worker->arena) + len;
+    struct sl_event ev;
+    sl_envelope_event(&worker->run->envelope, buf, len, from->source_id, from->position, &ev);
+    sl_emit(out, port, &ev);
+}
+
+void sl_emit_error(struct sl_op_out *out, const struct sl_event *ev, const char *reason)
+{
+    struct sl_worker *worker = out->worker;
+    struct sl_job_node *node = &worker->run->job->nodes[out->node];
+    const char *keys[] = {"sluice.error.node", "sluice.error.reason"};
+    const char *values[] = {node->name, reason};
+    size_t len;
+    struct sl_envelope_change change = {.header_keys = keys, .header_values = values,
+                                        .header_count = 2};
+    const uint8_t *buf = sl_envelope_copy(&worker->run->envelope, &worker->builder, ev, &change,
+                                          &len);
+    uint8_t *dst = sl_emit_reserve(out, (uint32_t)len);
+    relaxed_add(&worker->counters[out->node].errors, 1);
+    if (!dst) { /* the arena is full: the original goes, without its reason */
+        sl_emit(out, SL_PORT_ERRORS, ev);
+        return;
+    }
+    memcpy(dst, buf, len);
+    sl_emit_new(out, SL_PORT_ERRORS, dst, (uint32_t)len, ev);
+}
+
+int sl_emit_payload(struct sl_op_out *out, uint32_t port, const struct sl_event *from,
+                    const char *type, uint32_t type_len, const uint8_t *payload,
+                    uint32_t payload_len, uint32_t align)
+{
+    struct sl_worker *worker = out->worker;
+    struct sl_envelope_change change = {.type = type, .type_len = type_len, .payload = payload,
+                                        .payload_len = payload_len, .payload_align = align};
+    size_t len;
+    const uint8_t *buf = sl_envelope_copy(&worker->run->envelope, &worker->builder, from, &change,
+                                          &len);
+    uint8_t *dst = sl_emit_reserve(out, (uint32_t)len);
+    if (!dst)
+        return -ENOSPC;
+    memcpy(dst, buf, len);
+    sl_emit_new(out, port, dst, (uint32_t)len, from);
+    return 0;
+}
+
+/* ---- set-up ---- */
+
+static uint32_t node_fan_in(const struct sl_worker *worker, const struct sl_job_node *node)
+{
+    uint32_t n = 0;
+    for (uint32_t e = 0; e < node->input_count; e++)
+        n += worker->caps[node->inputs[e].node];
+    return n;
+}
+
+int sl_worker_init(struct sl_worker *worker, struct sl_run *run, uint32_t id, char *err,
+                   size_t err_len)
+{
+    struct sl_job *job = run->job;
+    worker->run = run;
+    worker->id = id;
+    worker->arena_cap = run->config.out_arena_bytes;
+    worker->arena = aligned_alloc(64, worker->arena_cap);
+    SL_ASSERT(worker->arena);
+    sl_fbb_init(&worker->builder, 4096);
+    for (uint32_t k = 0; k < job->node_count; k++) {
+        uint32_t i = job->order[k];
+        struct sl_job_node *node = &job->nodes[i];
+        worker->caps[i] = node->kind == SL_NODE_SOURCE ? run->config.batch_events
+                                                       : node_fan_in(worker, node);
+        worker->ports[i] = calloc(node->port_count, sizeof(struct sl_port_buf));
+        SL_ASSERT(worker->ports[i]);
+        for (uint32_t p = 0; p < node->port_count; p++) {
+            worker->ports[i][p].cap = worker->caps[i];
+            worker->ports[i][p].events = malloc((worker->caps[i] + 1) * sizeof(struct sl_event));
+            SL_ASSERT(worker->ports[i][p].events);
+        }
+        worker->gather[i] = malloc((worker->caps[i] + 1) * sizeof(struct sl_event));
+        SL_ASSERT(worker->gather[i]);
+        worker->outs[i] = (struct sl_op_out){.worker = worker, .node = i};
+        if (node->kind == SL_NODE_OPERATOR && node->op->create) {
+            int rc = node->op->create(node->plan, &worker->states[i]);
+            if (rc) {
+                snprintf(err, err_len, "%s: cannot create its instance (%s)", node->name,
+                         strerror(-rc));
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+void sl_worker_fini(struct sl_worker *worker)
+{
+    struct sl_job *job = worker->run ? worker->run->job : NULL;
+    for (uint32_t i = 0; job && i < job->node_count; i++) {
+        struct sl_job_node *node = &job->nodes[i];
+        if (worker->states[i] && node->op->destroy)
+            node->op->destroy(worker->states[i]);
+        for (uint32_t p = 0; worker->ports[i] && p < node->port_count; p++)
+            free(worker->ports[i][p].events);
+        free(worker->ports[i]);
+        free(worker->gather[i]);
+    }
+    sl_pool_destroy(worker->sink_pool);
+    sl_fbb_fini(&worker->builder);
+    free(worker->arena);
+}
+
+/* ---- the data path ---- */
+
+/* A free sink batch, waiting for the sinks to return one if all are out. */
+static struct sl_batch *sink_batch_get(struct sl_worker *worker)
+{
+    struct sl_batch *batch;
+    while (sl_pool_get(worker->sink_pool, &batch) == -EAGAIN)
+        idle_sleep(); /* backpressure: the sinks are behind */
+    return batch;
+}
+
+static void sink_push(struct sl_worker *worker, uint32_t node, struct sl_batch *batch)
+{
+    while (sl_ring_push(worker->sink_rings[node], batch) == -EAGAIN)
+        idle_sleep();
+}
+
+static void sink_append(struct sl_worker *worker, uint32_t node, const struct sl_event *ev)
+{
+    struct sl_batch *batch = worker->sink_open[node];
+    if (!batch)
+        batch = worker->sink_open[node] = sink_batch_get(worker);
+    if (sl_batch_append(batch, ev->buf, ev->len, ev->source_id, ev->position) == 0)
+        return;
+    sink_push(worker, node, batch);
+    batch = worker->sink_open[node] = sink_batch_get(worker);
+    /* frames are capped below the arena size at the sources */
+    SL_ASSERT(sl_batch_append(batch, ev->buf, ev->len, ev->source_id, ev->position) == 0);
+}
+
+/* Events on the ports node reads, in input order, into worker->gather[node]. */
+static uint32_t gather_inputs(struct sl_worker *worker, const struct sl_job_node *node,
+                              uint32_t index)
+{
+    uint32_t n = 0;
+    struct sl_event *dst = worker->gather[index];
+    for (uint32_t e = 0; e < node->input_count; e++) {
+        const struct sl_port_buf *pb = &worker->ports[node->inputs[e].node][node->inputs[e].port];
+        memcpy(dst + n, pb->events, pb->count * sizeof(*dst));
+        n += pb->count;
+    }
+    return n;
+}
+
+static void run_node(struct sl_worker *worker, uint32_t index)
+{
+    struct sl_job_node *node = &worker->run->job->nodes[index];
+    uint32_t n = gather_inputs(worker, node, index);
+    if (n == 0)
+        return;
+    relaxed_add(&worker->counters[index].in, n);
+    if (node->kind == SL_NODE_SINK) {
+        for (uint32_t i = 0; i < n; i++)
+            sink_append(worker, index, &worker->gather[index][i]);
+        relaxed_add(&worker->counters[index].out, n);
+        return;
+    }
+    node->op->process(worker->states[index], worker->gather[index], n, &worker->outs[index]);
+    uint64_t out = 0;
+    for (uint32_t p = 0; p < node->port_count; p++)
+        if (p != SL_PORT_ERRORS)
+            out += worker->ports[index][p].count;
+    relaxed_add(&worker->counters[index].out, out);
+}
+
+/* The batch's events on the source node's out port; returns true at EOS. */
+static bool load_source(struct sl_worker *worker, struct sl_batch *batch, uint32_t node)
+{
+    struct sl_port_buf *pb = &worker->ports[node][SL_PORT_OUT];
+    bool eos = false;
+    for (uint32_t i = 0; i < sl_batch_entry_count(batch); i++) {
+        struct sl_batch_entry *entry = sl_batch_entry_at(batch, i);
+        if (entry->kind == SL_CTRL_END_OF_STREAM) {
+            eos = true;
+            continue;
+        }
+        if (entry->kind != SL_ENTRY_EVENT || pb->count == pb->cap)
+            continue; /* watermarks and barriers: not yet used by any operator */
+        sl_envelope_event(&worker->run->envelope, sl_batch_event_data(batch, entry), entry->len,
+                          entry->source_id, entry->position, &pb->events[pb->count++]);
+    }
+    relaxed_add(&worker->counters[node].out, pb->count);
+    return eos;
+}
+
+static void round_reset(struct sl_worker *worker)
+{
+    struct sl_job *job = worker->run->job;
+    for (uint32_t i = 0; i < job->node_count; i++)
+        for (uint32_t p = 0; p < job->nodes[i].port_count; p++)
+            worker->ports[i][p].count = 0;
+    worker->arena_used = 0;
+}
+
+/* One input batch through the graph; returns true at end of stream. */
+static bool run_round(struct sl_worker *worker, struct sl_worker_input *input,
+                      struct sl_batch *batch)
+{
+    struct sl_job *job = worker->run->job;
+    round_reset(worker);
+    bool eos = load_source(worker, batch, input->node);
+    for (uint32_t k = 0; k < job->node_count; k++) {
+        uint32_t i = job->order[k];
+        if (job->nodes[i].kind != SL_NODE_SOURCE)
+            run_node(worker, i);
+    }
+    for (uint32_t i = 0; i < job->node_count; i++) {
+        if (worker->sink_open[i]) {
+            sink_push(worker, i, worker->sink_open[i]);
+            worker->sink_open[i] = NULL;
+        }
+    }
+    /* the sinks hold copies: the input batch can go home now */
+    sl_pool_return(batch, input->returner);
+    return eos;
+}
+
+static void send_end_of_stream(struct sl_worker *worker)
+{
+    struct sl_job *job = worker->run->job;
+    for (uint32_t i = 0; i < job->node_count; i++) {
+        if (job->nodes[i].kind != SL_NODE_SINK)
+            continue;
+        struct sl_batch *batch = sink_batch_get(worker);
+        SL_ASSERT(sl_batch_add_control(batch, SL_CTRL_END_OF_STREAM, worker->id, 0) == 0);
+        sink_push(worker, i, batch);
+    }
+}
+
+void *sl_worker_main(void *arg)
+{
+    struct sl_worker *worker = arg;
+    struct sl_run *run = worker->run;
+    struct sl_pool_config pool_config = {
+        .batches = run->config.sink_batches,
+        .returners = run->sink_count ? run->sink_count : 1,
+        .limits = {.events_max = run->config.batch_events,
+                   .arena_bytes_max = run->config.batch_bytes},
+    };
+    SL_ASSERT(sl_pool_create(&pool_config, &worker->sink_pool) == 0);
+    /* release: the pool exists before any sink may return a batch to it */
+    atomic_store_explicit(&worker->ready, true, memory_order_release);
+    uint32_t open = worker->input_count;
+    while (open) {
+        bool busy = false;
+        for (uint32_t i = 0; i < worker->input_count; i++) {
+            struct sl_worker_input *input = &worker->inputs[i];
+            void *item;
+            if (input->eos || sl_ring_pop(input->ring, &item) != 0)
+                continue;
+            busy = true;
+            if (run_round(worker, input, item)) {
+                input->eos = true;
+                open--;
+            }
+        }
+        if (!busy)
+            idle_sleep();
+    }
+    send_end_of_stream(worker);
+    return NULL;
+}
