@@ -8,9 +8,11 @@
  * and to a peer that resets the connection (errors naming the address).
  * Exit 0 pass, 1 fail, 77 when io_uring is not available for the file sink.
  *
- * compile() runs against a tiny sl_op_* implementation below (a table of
- * settings), defined weak so that the graph compiler's own definitions win
- * if they are ever linked in; the test checks which one it got. */
+ * compile() runs against a small sl_op_* implementation below (a table of
+ * settings). It defines every sl_op_* function, weak: the linker then never
+ * pulls the graph compiler's object out of libsluice for a connector's
+ * reference (a source's compile() in the same file as a sink), and were it
+ * linked in anyway its definitions would win; main() checks which it got. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -79,8 +81,63 @@ test_op_error(struct sl_op_compile *c, const char *key, const char *entry, const
     c->errors++;
 }
 
+static struct sl_fb_schemas schemas;
+
+static const struct sl_fb_schemas *test_op_schemas(const struct sl_op_compile *c)
+{
+    return &schemas;
+}
+
+static const char *test_op_node_name(const struct sl_op_compile *c)
+{
+    return "sink_test";
+}
+
+static long long test_op_int(struct sl_op_compile *c, const char *key)
+{
+    const char *text = test_op_string(c, key);
+    return text ? strtoll(text, NULL, 10) : 0;
+}
+
+/* Sinks take no expressions, map settings or ports: asking is an error. */
+static struct sl_expr *test_op_expr(struct sl_op_compile *c, const char *key, const char *entry)
+{
+    test_op_error(c, key, entry, NULL, "no expressions in sinks_test");
+    return NULL;
+}
+
+static uint32_t test_op_map_count(struct sl_op_compile *c, const char *key)
+{
+    return 0;
+}
+
+static const char *test_op_map_name(struct sl_op_compile *c, const char *key, uint32_t i)
+{
+    return NULL;
+}
+
+static int test_op_add_port(struct sl_op_compile *c, const char *name)
+{
+    test_op_error(c, NULL, NULL, NULL, "no ports in sinks_test");
+    return -1;
+}
+
+const struct sl_fb_schemas *sl_op_schemas(const struct sl_op_compile *c)
+    __attribute__((weak, alias("test_op_schemas")));
+const char *sl_op_node_name(const struct sl_op_compile *c)
+    __attribute__((weak, alias("test_op_node_name")));
 const char *sl_op_string(struct sl_op_compile *c, const char *key)
     __attribute__((weak, alias("test_op_string")));
+long long sl_op_int(struct sl_op_compile *c, const char *key)
+    __attribute__((weak, alias("test_op_int")));
+struct sl_expr *sl_op_expr(struct sl_op_compile *c, const char *key, const char *entry)
+    __attribute__((weak, alias("test_op_expr")));
+uint32_t sl_op_map_count(struct sl_op_compile *c, const char *key)
+    __attribute__((weak, alias("test_op_map_count")));
+const char *sl_op_map_name(struct sl_op_compile *c, const char *key, uint32_t i)
+    __attribute__((weak, alias("test_op_map_name")));
+int sl_op_add_port(struct sl_op_compile *c, const char *name)
+    __attribute__((weak, alias("test_op_add_port")));
 bool sl_op_bool(struct sl_op_compile *c, const char *key)
     __attribute__((weak, alias("test_op_bool")));
 void sl_op_error(struct sl_op_compile *c, const char *key, const char *entry, const char *hint,
@@ -109,7 +166,6 @@ static int compile_sink(const struct sl_sink_type *type, struct sl_op_compile *c
 
 /* ---- events ---- */
 
-static struct sl_fb_schemas schemas;
 static struct sl_fb_json json;
 
 static const char *const order_lines[] = {
