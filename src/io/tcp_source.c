@@ -311,8 +311,9 @@ static void sl_tcp_accepted(struct sl_ingest *ingest, int res, uint32_t flags)
         sl_tcp_open(ingest, res);
     else if (res != -ECANCELED)
         sl_log_limited(&ingest->log_limit, SL_LOG_WARN, "ingest: accept: %s", strerror(-res));
-    /* with every slot taken, wait for a close before accepting more (the
-     * backlog holds new clients meanwhile) */
+    /* a single-shot accept is re-armed only while a slot is free (the
+     * backlog holds new clients until a close re-arms it); a multishot one
+     * stays armed, and clients beyond connections_max are closed, counted */
     if (!tcp->accept_armed && !ingest->stopping && tcp->free_count > 0)
         sl_tcp_arm_accept(ingest);
 }
