@@ -21,8 +21,6 @@ static const struct sl_option tcp_source_options[] = {
     {"max_frame", SL_OPT_SIZE, "1MiB", false, NULL,
      "largest frame or line; a longer frame closes the connection (framing lost)"},
     {"max_connections", SL_OPT_INT, "4096", false, NULL, "connections served at once"},
-    {"ack", SL_OPT_BOOL, "false", false, NULL,
-     "allow clients to ask for cumulative acks in a hello frame (docs/tcp-ack.md)"},
     {NULL, 0, NULL, false, NULL, NULL},
 };
 

@@ -13,7 +13,15 @@ static void print_options(const struct sl_option *options, bool markdown)
         printf("| setting | type | default | description |\n|---|---|---|---|\n");
     for (const struct sl_option *o = options; o && o->key; o++) {
         char type[128];
-        if (o->type == SL_OPT_ENUM)
+        if (o->type == SL_OPT_ENUM && markdown) { /* a | would end the table cell */
+            size_t n = 0;
+            for (const char *p = o->choices; *p && n + 3 < sizeof(type); p++) {
+                if (*p == '|')
+                    type[n++] = '\\';
+                type[n++] = *p;
+            }
+            type[n] = 0;
+        } else if (o->type == SL_OPT_ENUM)
             snprintf(type, sizeof(type), "%s", o->choices);
         else
             snprintf(type, sizeof(type), "%s", sl_opt_type_name(o->type));
