@@ -30,12 +30,16 @@
 #include <stdint.h>
 
 #include "core/batch.h"
+#include "core/log.h"
 #include "core/pool.h"
 #include "core/ring.h"
 #include "graph/envelope.h"
 #include "graph/job.h"
 
 #define SL_RUN_SOURCES_MAX 32u
+/* entry->source_id bit of an event bound for its source's errors port */
+#define SL_RUN_ERROR_EVENT 0x80000000u
+#define SL_RUN_ERROR_RING 1024u /* ingestion error events in flight per source */
 #define SL_RUN_SINKS_MAX 64u
 
 struct sl_run_config {
@@ -116,6 +120,10 @@ struct sl_source_runner {
     struct sl_ring *rings[SL_JOB_WORKERS_MAX]; /* to each worker */
     struct sl_pool *pool;       /* batches to the workers; owned by this thread */
     char host[256];             /* tcp: the listen host (outlives the ingest) */
+    struct sl_ring *errors;     /* io thread -> this thread: error events (malloc'd frames) */
+    struct sl_fbb error_builder; /* io thread only */
+    struct sl_log_limit error_log; /* io thread only */
+    _Atomic uint64_t errors_dropped; /* error events that found the ring full (logged) */
     _Atomic uint64_t events;
     _Atomic bool stop;
     int (*run_fn)(struct sl_source_runner *source);

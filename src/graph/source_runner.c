@@ -124,6 +124,64 @@ static void *ingest_thread(void *arg)
     return NULL;
 }
 
+/* ---- ingestion errors -> the source's errors port ---- */
+
+/* io thread: the rejected input as an event of type sluice.ingest_error with
+ * the reason and position in headers, handed to the shard thread. */
+static void on_ingest_error(void *ctx, const struct sl_ingest_error *error)
+{
+    struct sl_source_runner *source = ctx;
+    struct sl_run *run = source->run;
+    char reason[512], offset[24], seq[24], conn[16];
+    sl_ingest_error_format(error, reason, sizeof(reason));
+    snprintf(offset, sizeof(offset), "%llu", (unsigned long long)error->offset);
+    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)error->seq);
+    snprintf(conn, sizeof(conn), "%u", error->conn_id);
+    const char *keys[] = {"sluice.error.node", "sluice.error.reason", "sluice.error.peer",
+                          "sluice.error.connection", "sluice.error.offset", "sluice.error.seq"};
+    const char *values[] = {run->job->nodes[source->node].name, reason,
+                            error->peer ? error->peer : "", conn, offset, seq};
+    struct sl_fbb *b = &source->error_builder;
+    sl_fbb_reset(b);
+    sl_fb_ref refs[6], type = sl_fbb_string(b, "sluice.ingest_error", 19);
+    for (int i = 0; i < 6; i++) {
+        sl_fb_ref key = sl_fbb_string(b, keys[i], strlen(keys[i]));
+        sl_fb_ref value = sl_fbb_string(b, values[i], strlen(values[i]));
+        sl_fbb_table_start(b);
+        sl_fbb_add_ref(b, run->envelope.header_key, key);
+        sl_fbb_add_ref(b, run->envelope.header_value, value);
+        refs[i] = sl_fbb_table_end(b);
+    }
+    sl_fb_ref headers = sl_fbb_vector_refs(b, refs, 6);
+    sl_fbb_table_start(b);
+    sl_fbb_add_ref(b, run->envelope.type, type);
+    sl_fbb_add_ref(b, run->envelope.headers, headers);
+    size_t len;
+    const uint8_t *frame = sl_fbb_finish(b, sl_fbb_table_end(b), true, &len);
+    /* bounded: at most SL_RUN_ERROR_RING frames of about 1 KiB in flight */
+    uint8_t *copy = aligned_alloc(8, (len + 7) & ~(size_t)7);
+    if (copy) {
+        memcpy(copy, frame, len);
+        if (sl_ring_push(source->errors, copy) == 0)
+            return;
+        free(copy);
+    }
+    atomic_fetch_add_explicit(&source->errors_dropped, 1, memory_order_relaxed);
+    sl_ingest_error_log(&source->error_log, error);
+}
+
+/* shard thread: error events into the workers' batches. */
+static void drain_errors(struct sl_source_runner *source, struct shard *shard)
+{
+    void *item;
+    while (sl_ring_pop(source->errors, &item) == 0) {
+        uint8_t *frame = item;
+        shard_event(source, shard, frame, 4 + sl_fb_u32(frame),
+                    source->node | SL_RUN_ERROR_EVENT, 0);
+        free(frame);
+    }
+}
+
 static int ingest_run(struct sl_source_runner *source)
 {
     struct sl_ingest *ingest = source->impl;
@@ -137,7 +195,9 @@ static int ingest_run(struct sl_source_runner *source)
     struct sl_ring *in = sl_ingest_ring(ingest, 0);
     for (bool end = false; !end;) {
         void *item;
+        drain_errors(source, &shard);
         if (sl_ring_pop(in, &item) != 0) {
+            shard_flush(source, &shard);
             nap();
             continue;
         }
@@ -158,14 +218,23 @@ static int ingest_run(struct sl_source_runner *source)
         atomic_fetch_add_explicit(&source->events, events, memory_order_relaxed);
         sl_pool_return(batch, 0);
     }
-    shard_end(source, &shard);
     pthread_join(io, NULL);
+    drain_errors(source, &shard); /* what the io thread reported last */
+    shard_end(source, &shard);
     return 0;
 }
 
 static void ingest_stop(struct sl_source_runner *source) { sl_ingest_stop(source->impl); }
 
-static void ingest_destroy(struct sl_source_runner *source) { sl_ingest_destroy(source->impl); }
+static void ingest_destroy(struct sl_source_runner *source)
+{
+    sl_ingest_destroy(source->impl);
+    void *item;
+    while (sl_ring_pop(source->errors, &item) == 0)
+        free(item);
+    sl_ring_destroy(source->errors);
+    sl_fbb_fini(&source->error_builder);
+}
 
 static int ingest_init(struct sl_source_runner *source, char *err, size_t err_len)
 {
@@ -190,6 +259,13 @@ static int ingest_init(struct sl_source_runner *source, char *err, size_t err_le
         return -EINVAL;
     }
     config.frame_bytes_max = (uint32_t)bytes;
+    if (sl_ring_create(SL_RUN_ERROR_RING, &source->errors)) {
+        snprintf(err, err_len, "%s: cannot create its error ring", node->name);
+        return -ENOMEM;
+    }
+    sl_fbb_init(&source->error_builder, 2048);
+    config.on_error = on_ingest_error;
+    config.on_error_ctx = source;
     if (strcmp(node->type_name, "tcp") == 0) {
         config.source = SL_INGEST_TCP;
         uint16_t port;

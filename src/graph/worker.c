@@ -244,12 +244,19 @@ static bool load_source(struct sl_worker *worker, struct sl_batch *batch, uint32
             eos = true;
             continue;
         }
-        if (entry->kind != SL_ENTRY_EVENT || pb->count == pb->cap)
+        if (entry->kind != SL_ENTRY_EVENT)
             continue; /* watermarks and barriers: not yet used by any operator */
+        struct sl_port_buf *to = entry->source_id & SL_RUN_ERROR_EVENT
+                                     ? &worker->ports[node][SL_PORT_ERRORS]
+                                     : pb;
+        if (to->count == to->cap)
+            continue; /* cannot happen: a source batch holds at most cap events */
         sl_envelope_event(&worker->run->envelope, sl_batch_event_data(batch, entry), entry->len,
-                          entry->source_id, entry->position, &pb->events[pb->count++]);
+                          entry->source_id & ~SL_RUN_ERROR_EVENT, entry->position,
+                          &to->events[to->count++]);
     }
     relaxed_add(&worker->counters[node].out, pb->count);
+    relaxed_add(&worker->counters[node].errors, worker->ports[node][SL_PORT_ERRORS].count);
     return eos;
 }
 
