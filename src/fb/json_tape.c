@@ -351,23 +351,11 @@ static size_t put_utf8(char *out, uint32_t cp)
     return 4;
 }
 
-const char *sl_json_string(struct sl_json_tape *tape, const char *json,
-                           const struct sl_json_tok *t, size_t *len)
+/* Decodes the validated escapes of s[0..len) into out (at most len bytes). */
+static size_t decode_escapes(const char *s, size_t len, char *out)
 {
-    const char *s = json + t->start;
-    if (!t->escaped) {
-        *len = t->len;
-        return s;
-    }
-    if (tape->text_cap < t->len) {
-        tape->text_cap = t->len * 2;
-        tape->text = realloc(tape->text, tape->text_cap);
-        SL_ASSERT(tape->text);
-    }
-    /* the tape pass validated every escape; decoding never grows the text */
-    char *out = tape->text;
     size_t n = 0;
-    for (size_t i = 0; i < t->len;) {
+    for (size_t i = 0; i < len;) {
         if (s[i] != '\\') {
             out[n++] = s[i++];
             continue;
@@ -395,8 +383,38 @@ const char *sl_json_string(struct sl_json_tape *tape, const char *json,
         default: out[n++] = e; break; /* " \ / */
         }
     }
-    *len = n;
-    return out;
+    return n;
+}
+
+const char *sl_json_string(struct sl_json_tape *tape, const char *json,
+                           const struct sl_json_tok *t, size_t *len)
+{
+    const char *s = json + t->start;
+    if (!t->escaped) {
+        *len = t->len;
+        return s;
+    }
+    if (tape->text_cap < t->len) {
+        tape->text_cap = t->len * 2;
+        tape->text = realloc(tape->text, tape->text_cap);
+        SL_ASSERT(tape->text);
+    }
+    /* the tape pass validated every escape; decoding never grows the text */
+    *len = decode_escapes(s, t->len, tape->text);
+    return tape->text;
+}
+
+/* Whether key token kt spells key (escapes decoded; keys of up to 1 KiB). */
+static bool key_equals(const char *json, const struct sl_json_tok *kt, const char *key,
+                       size_t key_len)
+{
+    if (!kt->escaped)
+        return kt->len == key_len && memcmp(json + kt->start, key, key_len) == 0;
+    char text[1024];
+    if (kt->len > sizeof(text))
+        return false;
+    size_t n = decode_escapes(json + kt->start, kt->len, text);
+    return n == key_len && memcmp(text, key, key_len) == 0;
 }
 
 uint32_t sl_json_member(const struct sl_json_tape *tape, const char *json, uint32_t obj,
@@ -405,8 +423,7 @@ uint32_t sl_json_member(const struct sl_json_tape *tape, const char *json, uint3
     const struct sl_json_tok *toks = tape->toks;
     uint32_t k = obj + 1;
     for (uint32_t i = 0; i < toks[obj].count; i++) {
-        const struct sl_json_tok *kt = &toks[k];
-        if (!kt->escaped && kt->len == key_len && memcmp(json + kt->start, key, key_len) == 0)
+        if (key_equals(json, &toks[k], key, key_len))
             return k + 1;
         k = toks[k + 1].end;
     }

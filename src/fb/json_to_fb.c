@@ -202,7 +202,11 @@ static int enc_scalar(struct enc *e, uint32_t ti, unsigned base, const struct sl
         int rc = enum_from_names(e, ti, en, s, len, &v);
         if (rc)
             return rc;
-        return int_to_bytes(e, ti, base, v < 0, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v,
+        /* an unsigned enum's values are stored as int64 bits: read them back unsigned */
+        bool is_unsigned = base == SL_FB_UBYTE || base == SL_FB_USHORT || base == SL_FB_UINT ||
+                           base == SL_FB_ULONG || base == SL_FB_UTYPE;
+        bool neg = !is_unsigned && v < 0;
+        return int_to_bytes(e, ti, base, neg, neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v,
                             out);
     }
     default:
@@ -397,12 +401,13 @@ static int build_union_vector(struct enc *e, const struct sl_fb_field *field, ui
     uint32_t el = ti + 1, type_el = types_ti + 1;
     for (uint32_t i = 0; i < t->count; i++) {
         uint8_t v[8] = {0};
+        sl_fb_ref r = 0;
         rc = enc_scalar(e, type_el, SL_FB_UTYPE, en, v);
-        if (!rc)
-            rc = build_union_value(e, field->owner->schema, en, v[0], el,
-                                   &e->j->members[base + i].ref);
+        if (!rc) /* r, not &members[..]: building may grow (move) the member stack */
+            rc = build_union_value(e, field->owner->schema, en, v[0], el, &r);
         if (rc)
             return rc;
+        e->j->members[base + i].ref = r;
         el = tok(e, el)->end;
         type_el = tok(e, type_el)->end;
     }

@@ -7,7 +7,7 @@
  * prefix, odd vtable, huge vectors, missing NUL, missing required field,
  * depth, table and work limits, unions (type without value, bad type,
  * vectors of unions), nested buffers (nested_flatbuffer, the envelope's
- * payload: unknown type, wrong table, misaligned), small error buffers.
+ * payload: unknown type, wrong table, 4-aligned), small error buffers.
  *
  * Buffers come from flatc (embedded bytes below) or from the builder.
  * vt_bfbs is `flatc -b --schema --bfbs-builtins` (2.0.8) of this test schema:
@@ -637,7 +637,7 @@ static void test_nested_table(void)
         const uint8_t *b = finish(sl_fbb_table_end(&fbb), false, &len);
         uint8_t *p = place(b, len, 0);
         static const char *const want[] = {
-            NULL, "field T.nested.s: string not NUL-terminated", "nested Leaf buffer not 8-aligned",
+            NULL, "field T.nested.s: string not NUL-terminated", NULL, /* own alignment: fine */
             "nested Leaf buffer of 8 bytes too small"};
         EXPECT(p, len, false, t_obj, &flat, NULL); /* as C++: not looked into */
         EXPECT(p, len, false, t_obj, &deep, want[bad]);
@@ -704,7 +704,7 @@ static void test_payload(void)
 
     b = event_with("order.placed", true, 4, &len);
     p = place(b, len, 0);
-    EXPECT(p, len, false, event, &deep, "field Event.payload: nested OrderPlaced buffer not 8-aligned");
+    EXPECT(p, len, false, event, &deep, NULL); /* verified relative to its own start */
     EXPECT(p, len, false, event, &flat, NULL);
 }
 
