@@ -102,6 +102,31 @@ struct sl_fb_field {
     const struct sl_fb_object *owner;
 };
 
+/* How the verifier checks one field of a table, worked out once at schema
+ * load so that the per-table loop does no schema lookups or divisions. */
+enum sl_fb_vkind {
+    SL_FB_VK_SCALAR,      /* size bytes, aligned to size */
+    SL_FB_VK_STRUCT,      /* inline struct: size = bytesize, align = minalign */
+    SL_FB_VK_STRING,
+    SL_FB_VK_VECTOR,      /* of scalars or structs (size each), not a nested buffer */
+    SL_FB_VK_VEC_STRINGS,
+    SL_FB_VK_VEC_TABLES,  /* of tables `object` */
+    SL_FB_VK_TABLE,       /* table `object` */
+    SL_FB_VK_OTHER,       /* unions, nested buffers, schema errors: the general path */
+};
+
+/* One entry of sl_fb_object.vplan; entry i describes fields[i]. */
+struct sl_fb_vplan {
+    const struct sl_fb_field *field;
+    const struct sl_fb_object *object; /* VK_TABLE, VK_VEC_TABLES */
+    uint32_t size;        /* scalar or struct bytes; vector element bytes */
+    uint32_t count_max;   /* vectors: lengths from here on are too large */
+    uint16_t voff;
+    uint8_t kind;         /* enum sl_fb_vkind */
+    uint8_t align;        /* VK_SCALAR, VK_STRUCT: required alignment (power of two) */
+    bool check_absent;    /* required or union: looked at when absent too */
+};
+
 struct sl_fb_object {
     const char *name;        /* full name, e.g. "sluice.orders.OrderPlaced" */
     const char *short_name;  /* after the last '.' */
@@ -115,6 +140,7 @@ struct sl_fb_object {
     uint32_t minalign;
     uint32_t bytesize;       /* structs */
     uint16_t vtable_fields;  /* tables: 1 + largest field id */
+    struct sl_fb_vplan *vplan; /* tables: field_count entries, as fields */
 };
 
 struct sl_fb_enum_val {

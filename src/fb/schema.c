@@ -420,6 +420,52 @@ static int check_types(struct sl_fb_schema *schema, char *err, size_t err_len)
     return 0;
 }
 
+/* The verifier's plan for one table field (see enum sl_fb_vkind); types were
+ * checked by check_types(). Anything unusual goes the general way. */
+static void plan_field(const struct sl_fb_schema *schema, const struct sl_fb_field *field,
+                       struct sl_fb_vplan *plan)
+{
+    unsigned base = field->type.base, elem = field->type.element;
+    const struct sl_fb_object *object = sl_fb_schema_object(schema, field->type.index);
+    *plan = (struct sl_fb_vplan){.field = field, .voff = field->offset, .kind = SL_FB_VK_OTHER,
+                                 .check_absent = field->required || base == SL_FB_UNION};
+    if (base == SL_FB_STRING) {
+        plan->kind = SL_FB_VK_STRING;
+    } else if (base == SL_FB_OBJ && object) {
+        plan->kind = object->is_struct ? SL_FB_VK_STRUCT : SL_FB_VK_TABLE;
+        plan->object = object;
+        plan->size = object->bytesize;
+        plan->align = (uint8_t)object->minalign;
+    } else if (sl_fb_base_is_scalar(base)) {
+        plan->kind = SL_FB_VK_SCALAR;
+        plan->size = plan->align = (uint8_t)sl_fb_base_size(base);
+    } else if (base == SL_FB_VECTOR && elem == SL_FB_STRING) {
+        plan->kind = SL_FB_VK_VEC_STRINGS;
+        plan->size = 4;
+    } else if (base == SL_FB_VECTOR && elem == SL_FB_OBJ && object && !object->is_struct) {
+        plan->kind = SL_FB_VK_VEC_TABLES;
+        plan->object = object;
+        plan->size = 4;
+    } else if (base == SL_FB_VECTOR && field->nested == SL_FB_NESTED_NONE) {
+        plan->size = elem == SL_FB_OBJ ? (object ? object->bytesize : 0)
+                     : sl_fb_base_is_scalar(elem) ? (uint32_t)sl_fb_base_size(elem) : 0;
+        plan->kind = plan->size ? SL_FB_VK_VECTOR : SL_FB_VK_OTHER;
+    }
+    plan->count_max = plan->size ? SL_FB_BUFFER_MAX / plan->size : 0;
+}
+
+static void plan_objects(struct sl_fb_schema *schema)
+{
+    for (uint32_t i = 0; i < schema->object_count; i++) {
+        struct sl_fb_object *object = &schema->objects[i];
+        object->vplan = calloc(object->field_count ? object->field_count : 1,
+                               sizeof(*object->vplan));
+        SL_ASSERT(object->vplan);
+        for (uint32_t k = 0; k < object->field_count; k++)
+            plan_field(schema, &object->fields[k], &object->vplan[k]);
+    }
+}
+
 int sl_fb_schema_load(struct sl_fb_schema *schema, const char *name, const uint8_t *bfbs,
                       size_t len, bool copy, char *err, size_t err_len)
 {
@@ -453,6 +499,7 @@ int sl_fb_schema_load(struct sl_fb_schema *schema, const char *name, const uint8
         rc = check_types(schema, err, err_len);
     if (rc)
         goto fail;
+    plan_objects(schema);
     const uint8_t *root_table = rd_table(&r, root, 12);
     if (root_table) {
         const char *root_name = rd_string(&r, root_table, 4, NULL);
@@ -471,6 +518,7 @@ void sl_fb_schema_fini(struct sl_fb_schema *schema)
     for (uint32_t i = 0; i < schema->object_count; i++) {
         free(schema->objects[i].fields);
         free(schema->objects[i].by_id);
+        free(schema->objects[i].vplan);
     }
     for (uint32_t i = 0; i < schema->enum_count; i++)
         free(schema->enums[i].vals);
@@ -618,6 +666,7 @@ int sl_fb_schemas_init(struct sl_fb_schemas *schemas, char *err, size_t err_len)
     SL_ASSERT(type && payload && payload->type.base == SL_FB_VECTOR);
     payload->nested = SL_FB_NESTED_BY_TYPE;
     payload->type_field_voff = type->offset;
+    plan_field(schema, payload, &envelope->vplan[payload - envelope->fields]);
     schemas->envelope = envelope;
     return 0;
 }

@@ -43,9 +43,11 @@
  *      field and the envelope's payload are verified as complete unprefixed
  *      buffers, rooted at field->nested_object, or for the payload at the
  *      table that the event's `type` names; a non-empty payload whose type is
- *      absent or unknown is a reject. A nested buffer's bytes must start
- *      8-aligned relative to the outer buffer's start (readers read it in
- *      place), be at least 12 bytes, and its root offset be non-zero,
+ *      absent or unknown is a reject. A nested buffer is verified relative
+ *      to its own start, as a fresh Verifier would (flatc and most builders
+ *      only 4-align a [ubyte]; sluice's builder aligns it to 8, and sluice's
+ *      readers load through memcpy, so an unaligned one is read safely); it
+ *      must be at least 12 bytes, and its root offset be non-zero,
  *      non-negative and inside it (as Verifier::VerifyNestedFlatBuffer).
  *      Its tables count toward depth_max and tables_max of the outer buffer.
  *      An empty vector counts as no nested buffer. The C++ reflection
@@ -80,7 +82,6 @@
 #include "fb/fb.h"
 
 #define SL_FB_VERIFY_DEPTH_CAP 256u
-#define SL_FB_NESTED_ALIGN 8u
 #define SL_FB_MIN_BUFFER 12u /* FLATBUFFERS_MIN_BUFFER_SIZE */
 
 /* One step of the path to the field being verified. */
@@ -156,36 +157,44 @@ static int vfail(struct sl_fb_vctx *ctx, uint64_t pos, const char *fmt, ...)
     return -EINVAL;
 }
 
-static void vpush(struct sl_fb_vctx *ctx, const struct sl_fb_field *field)
+/* Opens the frame of a table's fields; vframe_close() ends it. */
+static inline struct sl_fb_vframe *vframe_open(struct sl_fb_vctx *ctx)
 {
     /* depth <= SL_FB_VERIFY_DEPTH_CAP and one frame per table level bound this */
     SL_ASSERT(ctx->frame_count < sizeof(ctx->frames) / sizeof(ctx->frames[0]));
-    ctx->frames[ctx->frame_count++] = (struct sl_fb_vframe){.field = field, .index = -1};
+    return &ctx->frames[ctx->frame_count++];
 }
 
-static void vpop(struct sl_fb_vctx *ctx) { ctx->frame_count--; }
+static inline void vframe_close(struct sl_fb_vctx *ctx) { ctx->frame_count--; }
 
-static void vindex(struct sl_fb_vctx *ctx, uint32_t index)
+static inline void vindex(struct sl_fb_vctx *ctx, uint32_t index)
 {
     ctx->frames[ctx->frame_count - 1].index = index;
 }
 
 /* ---- primitive checks (Verifier::Verify, VerifyAlignment) ---- */
 
-static bool vrange(const struct sl_fb_vctx *ctx, uint64_t pos, uint64_t n)
+static inline bool vrange(const struct sl_fb_vctx *ctx, uint64_t pos, uint64_t n)
 {
     return n < ctx->len && pos <= ctx->len - n;
 }
 
-static bool valigned(uint64_t pos, uint64_t align)
+static inline bool valigned(uint64_t pos, uint64_t align)
 {
     return align == 0 || (pos & (align - 1)) == 0;
 }
 
-static uint32_t vu32(const struct sl_fb_vctx *ctx, uint64_t pos) { return sl_fb_u32(ctx->base + pos); }
-static uint16_t vu16(const struct sl_fb_vctx *ctx, uint64_t pos) { return sl_fb_u16(ctx->base + pos); }
+static inline uint32_t vu32(const struct sl_fb_vctx *ctx, uint64_t pos)
+{
+    return sl_fb_u32(ctx->base + pos);
+}
 
-static int vspend(struct sl_fb_vctx *ctx, uint64_t pos)
+static inline uint16_t vu16(const struct sl_fb_vctx *ctx, uint64_t pos)
+{
+    return sl_fb_u16(ctx->base + pos);
+}
+
+static inline int vspend(struct sl_fb_vctx *ctx, uint64_t pos)
 {
     if (++ctx->work > ctx->work_max)
         return vfail(ctx, pos, "work limit of %llu units (one per input byte) exceeded: "
@@ -219,7 +228,7 @@ static int vtable_body(struct sl_fb_vctx *ctx, const struct sl_fb_object *object
                        const struct sl_fb_vtab *tab);
 
 /* Byte offset of field voff within the table, 0 when absent. */
-static uint16_t vfield_off(const struct sl_fb_vctx *ctx, const struct sl_fb_vtab *tab, uint16_t voff)
+static inline uint16_t vfield_off(const struct sl_fb_vctx *ctx, const struct sl_fb_vtab *tab, uint16_t voff)
 {
     /* vtable_start checked vt_size bytes at vt; even voff < vt_size fits */
     return (uint32_t)voff + 2u <= tab->vt_size ? vu16(ctx, tab->vt + voff) : 0;
@@ -270,15 +279,19 @@ static int vtable_start(struct sl_fb_vctx *ctx, uint64_t pos, struct sl_fb_vtab 
 
 /* ---- strings and vectors (VerifyVectorOrString) ---- */
 
-/* Checks the vector at pos of elements of elem bytes; *count gets its length. */
-static int vvector_at(struct sl_fb_vctx *ctx, uint64_t pos, uint32_t elem, uint32_t *count)
+/* Checks the vector at pos of elements of elem bytes, at most count_max - 1
+ * of them (count_max = SL_FB_BUFFER_MAX / elem, 0 when elem is 0); *count
+ * gets its length. */
+static inline int vvector_max(struct sl_fb_vctx *ctx, uint64_t pos, uint32_t elem,
+                              uint32_t count_max, uint32_t *count)
 {
+    *count = 0;
     if (!valigned(pos, 4))
         return vfail(ctx, pos, "vector length not 4-aligned");
     if (!vrange(ctx, pos, 4))
         return vfail(ctx, pos, "vector out of bounds");
     uint32_t n = vu32(ctx, pos);
-    if (elem == 0 || n >= SL_FB_BUFFER_MAX / elem)
+    if (n >= count_max)
         return vfail(ctx, pos, "vector length %u too large", n);
     if (!vrange(ctx, pos, 4 + (uint64_t)elem * n))
         return vfail(ctx, pos, "vector of %u elements out of bounds", n);
@@ -286,11 +299,16 @@ static int vvector_at(struct sl_fb_vctx *ctx, uint64_t pos, uint32_t elem, uint3
     return 0;
 }
 
+static int vvector_at(struct sl_fb_vctx *ctx, uint64_t pos, uint32_t elem, uint32_t *count)
+{
+    return vvector_max(ctx, pos, elem, elem ? SL_FB_BUFFER_MAX / elem : 0, count);
+}
+
 /* Checks the string at pos; *len gets its length. */
-static int vstring_at(struct sl_fb_vctx *ctx, uint64_t pos, uint32_t *len)
+static inline int vstring_at(struct sl_fb_vctx *ctx, uint64_t pos, uint32_t *len)
 {
     uint32_t n;
-    int rc = vvector_at(ctx, pos, 1, &n);
+    int rc = vvector_max(ctx, pos, 1, SL_FB_BUFFER_MAX, &n);
     if (rc)
         return rc;
     uint64_t end = pos + 4 + n;
@@ -301,13 +319,13 @@ static int vstring_at(struct sl_fb_vctx *ctx, uint64_t pos, uint32_t *len)
 }
 
 /* Where an offset slot points: slot + u32 (never wraps below the slot). */
-static uint64_t vderef(const struct sl_fb_vctx *ctx, uint64_t slot)
+static inline uint64_t vderef(const struct sl_fb_vctx *ctx, uint64_t slot)
 {
     return slot + vu32(ctx, slot);
 }
 
 /* Field slot of a string or vector: aligned(4) and in range, as VerifyField<uoffset_t>. */
-static int voffset_slot(struct sl_fb_vctx *ctx, uint64_t slot)
+static inline int voffset_slot(struct sl_fb_vctx *ctx, uint64_t slot)
 {
     if (!valigned(slot, 4))
         return vfail(ctx, slot, "offset not 4-aligned");
@@ -321,10 +339,6 @@ static int voffset_slot(struct sl_fb_vctx *ctx, uint64_t slot)
 static int vnested(struct sl_fb_vctx *ctx, const struct sl_fb_object *object, uint64_t pos,
                    uint32_t n)
 {
-    uint64_t abs = (uint64_t)(ctx->base - ctx->origin) + pos;
-    if (!valigned(abs, SL_FB_NESTED_ALIGN))
-        return vfail(ctx, pos, "nested %s buffer not %u-aligned", object->short_name,
-                     SL_FB_NESTED_ALIGN);
     if (n < SL_FB_MIN_BUFFER)
         return vfail(ctx, pos, "nested %s buffer of %u bytes too small", object->short_name, n);
     const uint8_t *base = ctx->base;
@@ -350,7 +364,7 @@ static int vpayload(struct sl_fb_vctx *ctx, const struct sl_fb_field *field,
     if (!off)
         return vfail(ctx, pos, "payload without an event type");
     uint64_t slot = tab->pos + off;
-    uint32_t type_len;
+    uint32_t type_len = 0;
     int rc = voffset_slot(ctx, slot);
     if (!rc)
         rc = vstring_at(ctx, vderef(ctx, slot), &type_len);
@@ -560,25 +574,66 @@ static int vfield(struct sl_fb_vctx *ctx, const struct sl_fb_object *owner,
     }
 }
 
+/* A present field (off != 0) as its plan says; the same checks, in the same
+ * order, as vfield() makes for it. */
+static inline int vplanned(struct sl_fb_vctx *ctx, const struct sl_fb_object *owner,
+                           const struct sl_fb_vplan *plan, const struct sl_fb_vtab *tab,
+                           uint16_t off)
+{
+    uint64_t f = tab->pos + off;
+    uint32_t n;
+    int rc;
+    switch (plan->kind) {
+    case SL_FB_VK_SCALAR:
+        if (!valigned(f, plan->align) || !vrange(ctx, f, plan->size))
+            return vscalar_field(ctx, plan->field, f);
+        return 0;
+    case SL_FB_VK_STRUCT:
+        if (!valigned(f, plan->align) || !vrange(ctx, f, plan->size))
+            return vobject_field(ctx, owner, plan->field, f);
+        return 0;
+    case SL_FB_VK_STRING:
+        rc = voffset_slot(ctx, f);
+        return rc ? rc : vstring_at(ctx, vderef(ctx, f), &n);
+    case SL_FB_VK_VECTOR:
+        rc = voffset_slot(ctx, f);
+        return rc ? rc : vvector_max(ctx, vderef(ctx, f), plan->size, plan->count_max, &n);
+    case SL_FB_VK_VEC_STRINGS:
+    case SL_FB_VK_VEC_TABLES:
+        rc = voffset_slot(ctx, f);
+        if (!rc)
+            rc = vvector_max(ctx, vderef(ctx, f), 4, plan->count_max, &n);
+        return rc ? rc : vvector_offsets(ctx, plan->object, vderef(ctx, f), n);
+    case SL_FB_VK_TABLE:
+        if (!vrange(ctx, f, 4))
+            return vfail(ctx, f, "offset out of bounds");
+        return vtable(ctx, plan->object, vderef(ctx, f));
+    default:
+        return vfield(ctx, owner, plan->field, tab, off);
+    }
+}
+
 /* Fields in the schema's order (by name, as reflection.cpp walks them). */
 static int vtable_body(struct sl_fb_vctx *ctx, const struct sl_fb_object *object,
                        const struct sl_fb_vtab *tab)
 {
-    for (uint32_t i = 0; i < object->field_count; i++) {
-        const struct sl_fb_field *field = &object->fields[i];
-        uint16_t off = vfield_off(ctx, tab, field->offset);
+    struct sl_fb_vframe *frame = vframe_open(ctx);
+    const struct sl_fb_vplan *plan = object->vplan, *end = plan + object->field_count;
+    for (; plan < end; plan++) {
+        uint16_t off = vfield_off(ctx, tab, plan->voff);
         int rc = 0;
-        vpush(ctx, field);
-        if (!off && field->required)
+        frame->field = plan->field;
+        frame->index = -1;
+        if (off)
+            rc = vplanned(ctx, object, plan, tab, off);
+        else if (plan->check_absent && plan->field->required)
             rc = vfail(ctx, tab->pos, "required field missing");
-        else if (off)
-            rc = vfield(ctx, object, field, tab, off);
-        else if (field->type.base == SL_FB_UNION)
-            rc = vunion_field(ctx, object, field, tab, 0); /* a type without a value */
+        else if (plan->check_absent)
+            rc = vunion_field(ctx, object, plan->field, tab, 0); /* a type without a value */
         if (rc)
             return rc;
-        vpop(ctx);
     }
+    vframe_close(ctx);
     return 0;
 }
 
@@ -589,12 +644,18 @@ int sl_fb_verify(const uint8_t *buf, size_t len, bool prefixed, const struct sl_
 {
     SL_ASSERT(object && !object->is_struct && opts);
     SL_ASSERT(buf || len == 0);
-    struct sl_fb_vctx ctx = {
-        .origin = buf, .base = buf, .len = len, .opts = opts, .root = object,
-        .depth_max = opts->depth_max ? opts->depth_max : SL_FB_DEPTH_MAX,
-        .tables_max = opts->tables_max ? opts->tables_max : SL_FB_TABLES_MAX,
-        .work_max = len, .err = err, .err_len = err_len,
-    };
+    struct sl_fb_vctx ctx; /* frames[] are written before they are read: not zeroed */
+    ctx.origin = ctx.base = buf;
+    ctx.len = len;
+    ctx.depth = ctx.tables = ctx.frame_count = 0;
+    ctx.depth_max = opts->depth_max ? opts->depth_max : SL_FB_DEPTH_MAX;
+    ctx.tables_max = opts->tables_max ? opts->tables_max : SL_FB_TABLES_MAX;
+    ctx.work = 0;
+    ctx.work_max = len;
+    ctx.opts = opts;
+    ctx.root = object;
+    ctx.err = err;
+    ctx.err_len = err_len;
     if (ctx.depth_max > SL_FB_VERIFY_DEPTH_CAP)
         ctx.depth_max = SL_FB_VERIFY_DEPTH_CAP;
     if (err && err_len)
