@@ -124,8 +124,11 @@ static int file_sink_compile(struct sl_op_compile *c, void **plan)
                     format ? format : "");
         return -EINVAL;
     }
+    const char *path = sl_op_string(c, "path");
+    if (!path)
+        return -EINVAL; /* a missing required setting is reported already */
     struct sl_file_sink_plan *file_plan;
-    if (sl_file_sink_plan_new(sl_op_string(c, "path"), format, sl_op_bool(c, "fsync"),
+    if (sl_file_sink_plan_new(path, format, sl_op_bool(c, "fsync"),
                               &file_plan, err, sizeof(err))) {
         sl_op_error(c, "path", NULL, "create the directory first, or fix the path", "%s", err);
         return -EINVAL;

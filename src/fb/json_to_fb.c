@@ -441,15 +441,49 @@ static int build_nested(struct enc *e, const struct sl_fb_object *object, uint32
     return 0;
 }
 
-static int build_bytes(struct enc *e, uint32_t ti, sl_fb_ref *ref)
+/* The table a nested field's buffer is rooted at: its nested_flatbuffer
+ * table, or for the envelope's payload the table its sibling `type` names. */
+static int nested_object(struct enc *e, const struct sl_fb_field *field, uint32_t obj,
+                         uint32_t ti, const struct sl_fb_object **object)
+{
+    if (field->nested == SL_FB_NESTED_TABLE) {
+        *object = field->nested_object;
+        return 0;
+    }
+    uint32_t type_ti = sl_json_member(e->tape, e->src, obj, "type", 4);
+    if (!type_ti || tok(e, type_ti)->kind != SL_JSON_STR)
+        return enc_fail(e, ti, "a non-empty payload needs a \"type\" string");
+    size_t len;
+    const char *type = sl_json_string(e->tape, e->src, tok(e, type_ti), &len);
+    *object = sl_fb_schemas_event_object(e->j->schemas, type, len);
+    if (!*object)
+        return enc_fail(e, type_ti, "unknown event type \"%.*s\" (no loaded schema declares it)",
+                        (int)len, type);
+    return 0;
+}
+
+/* A nested buffer given as a byte array: verified against its table. */
+static int build_bytes(struct enc *e, const struct sl_fb_field *field, uint32_t obj, uint32_t ti,
+                       sl_fb_ref *ref)
 {
     const struct sl_json_tok *t = tok(e, ti);
-    uint8_t *bytes = enc_scratch(e, t->count + 1);
+    uint8_t *bytes = enc_scratch(e, t->count + 1); /* malloc'd: 16-aligned */
     uint32_t el = ti + 1;
     for (uint32_t i = 0; i < t->count; i++, el = tok(e, el)->end) {
         int rc = enc_scalar(e, el, SL_FB_UBYTE, NULL, bytes + i);
         if (rc)
             return rc;
+    }
+    if (t->count) {
+        const struct sl_fb_object *object;
+        int rc = nested_object(e, field, obj, ti, &object);
+        if (rc)
+            return rc;
+        struct sl_fb_verify_opts opts = {.check_nested = true, .schemas = e->j->schemas};
+        char why[160];
+        if (sl_fb_verify(bytes, t->count, false, object, &opts, why, sizeof(why)))
+            return enc_fail(e, ti, "%s bytes are not a valid %s buffer: %s", field->name,
+                            object->name, why);
     }
     *ref = sl_fbb_vector(enc_builder(e), bytes, t->count, 1, 8);
     return 0;
@@ -460,21 +494,17 @@ static int build_nested_field(struct enc *e, const struct sl_fb_field *field, ui
 {
     const struct sl_json_tok *t = tok(e, ti);
     if (t->kind == SL_JSON_ARR)
-        return build_bytes(e, ti, ref);
+        return build_bytes(e, field, obj, ti, ref);
     if (t->kind != SL_JSON_OBJ)
         return enc_fail(e, ti, "%s: expected an object or a byte array", field->name);
-    if (field->nested == SL_FB_NESTED_TABLE)
-        return build_nested(e, field->nested_object, ti, ref);
-    uint32_t type_ti = sl_json_member(e->tape, e->src, obj, "type", 4);
-    if (!type_ti || tok(e, type_ti)->kind != SL_JSON_STR)
-        return enc_fail(e, ti, "payload given as an object needs a \"type\" string");
-    size_t len;
-    const char *type = sl_json_string(e->tape, e->src, tok(e, type_ti), &len);
-    const struct sl_fb_object *object = sl_fb_schemas_event_object(e->j->schemas, type, len);
-    if (!object)
-        return enc_fail(e, type_ti, "unknown event type \"%.*s\" (no loaded schema declares it)",
-                        (int)len, type);
-    return build_nested(e, object, ti, ref);
+    const struct sl_fb_object *object;
+    if (field->nested == SL_FB_NESTED_BY_TYPE) {
+        uint32_t type_ti = sl_json_member(e->tape, e->src, obj, "type", 4);
+        if (!type_ti || tok(e, type_ti)->kind != SL_JSON_STR)
+            return enc_fail(e, ti, "payload given as an object needs a \"type\" string");
+    }
+    int rc = nested_object(e, field, obj, ti, &object);
+    return rc ? rc : build_nested(e, object, ti, ref);
 }
 
 static int build_vector(struct enc *e, const struct sl_fb_field *field, uint32_t obj, uint32_t ti,

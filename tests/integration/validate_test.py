@@ -11,7 +11,7 @@ import sys
 
 
 def main():
-    sluice, jobs = sys.argv[1], sys.argv[2]
+    sluice, jobs = os.path.abspath(sys.argv[1]), sys.argv[2]
     failures = 0
     cases = sorted(f for f in os.listdir(jobs) if f.endswith(".yaml"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_TEST_")}

@@ -151,6 +151,10 @@ static void test_envelope(void)
                        "[{\"sku\":\"a\"},{\"sku\":\"b\",\"quantity\":7}],\"tags\":[\"x\",\"\"]}}",
               NULL);
     roundtrip("Event", "{\"type\":\"order.placed\",\"payload\":[]}", NULL);
+    /* a payload given as bytes must be a valid buffer of its type's table */
+    rejects("Event", "{\"type\":\"order.placed\",\"payload\":[1,0,0,0]}",
+            "col 34: payload bytes are not a valid sluice.orders.OrderPlaced buffer: offset 1: "
+            "table not 4-aligned");
     rejects("Event", "{\"type\":\"payment.charge\",\"payload\":{\"order_id\":\"o\",\"total\":"
                      "{\"units\":1}}}", "col 60: struct sluice.orders.Money needs all of its 2 fields");
 }
