@@ -86,8 +86,8 @@
 
 /* One step of the path to the field being verified. */
 struct sl_fb_vframe {
-    const struct sl_fb_field *field;
-    int64_t index; /* vector element, or -1 */
+    const struct sl_fb_vplan *plan; /* its field */
+    int64_t index; /* vector element, or -1 (reset when a vector loop ends) */
 };
 
 /* State of one sl_fb_verify() call; lives on the caller's stack. */
@@ -142,7 +142,7 @@ static int vfail(struct sl_fb_vctx *ctx, uint64_t pos, const char *fmt, ...)
     if (ctx->frame_count) {
         vtext_add(&t, "field %s", ctx->root->short_name);
         for (uint32_t i = 0; i < ctx->frame_count; i++) {
-            vtext_add(&t, ".%s", ctx->frames[i].field->name);
+            vtext_add(&t, ".%s", ctx->frames[i].plan->field->name);
             if (ctx->frames[i].index >= 0)
                 vtext_add(&t, "[%lld]", (long long)ctx->frames[i].index);
         }
@@ -162,12 +162,14 @@ static inline struct sl_fb_vframe *vframe_open(struct sl_fb_vctx *ctx)
 {
     /* depth <= SL_FB_VERIFY_DEPTH_CAP and one frame per table level bound this */
     SL_ASSERT(ctx->frame_count < sizeof(ctx->frames) / sizeof(ctx->frames[0]));
-    return &ctx->frames[ctx->frame_count++];
+    struct sl_fb_vframe *frame = &ctx->frames[ctx->frame_count++];
+    frame->index = -1;
+    return frame;
 }
 
 static inline void vframe_close(struct sl_fb_vctx *ctx) { ctx->frame_count--; }
 
-static inline void vindex(struct sl_fb_vctx *ctx, uint32_t index)
+static inline void vindex(struct sl_fb_vctx *ctx, int64_t index)
 {
     ctx->frames[ctx->frame_count - 1].index = index;
 }
@@ -463,6 +465,8 @@ static int vvector_union(struct sl_fb_vctx *ctx, const struct sl_fb_object *owne
             rc = vunion_value(ctx, owner, field, ctx->base[types + i], true, vderef(ctx, slot),
                               slot);
     }
+    if (!rc)
+        vindex(ctx, -1);
     return rc;
 }
 
@@ -480,6 +484,8 @@ static int vvector_offsets(struct sl_fb_vctx *ctx, const struct sl_fb_object *ob
             rc = object ? vtable(ctx, object, vderef(ctx, slot))
                         : vstring_at(ctx, vderef(ctx, slot), &len);
     }
+    if (!rc)
+        vindex(ctx, -1);
     return rc;
 }
 
@@ -622,8 +628,7 @@ static int vtable_body(struct sl_fb_vctx *ctx, const struct sl_fb_object *object
     for (; plan < end; plan++) {
         uint16_t off = vfield_off(ctx, tab, plan->voff);
         int rc = 0;
-        frame->field = plan->field;
-        frame->index = -1;
+        frame->plan = plan;
         if (off)
             rc = vplanned(ctx, object, plan, tab, off);
         else if (plan->check_absent && plan->field->required)
