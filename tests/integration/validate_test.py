@@ -3,8 +3,8 @@
 
 Each tests/integration/jobs/NAME.yaml with a NAME.err beside it must be
 rejected (exit 2) with exactly those `file:line:col: error: ...` lines (in
-that order); each good_*.yaml must validate (exit 0). Usage:
-validate_test.py SLUICE JOBS_DIR"""
+that order); each good_*.yaml, and every job in EXAMPLES_DIR, must validate
+(exit 0). Usage: validate_test.py SLUICE JOBS_DIR [EXAMPLES_DIR]"""
 import os
 import subprocess
 import sys
@@ -28,6 +28,16 @@ def main():
         expected = open(expected_path).read().splitlines()
         if run.returncode != 2 or errors != expected:
             print(f"FAIL {name}: exit {run.returncode}\n  expected: {expected}\n  got:      {errors}")
+            failures += 1
+    examples = sys.argv[3] if len(sys.argv) > 3 else None
+    for name in sorted(os.listdir(examples)) if examples else []:
+        if not name.endswith(".yaml"):
+            continue
+        cases.append(name)
+        run = subprocess.run([sluice, "validate", os.path.join(examples, name)], env=env,
+                             capture_output=True, text=True, timeout=60)
+        if run.returncode != 0:
+            print(f"FAIL example {name}: exit {run.returncode}:\n{run.stderr}")
             failures += 1
     print(f"validate_test: {len(cases) - failures} of {len(cases)} cases ok")
     return 1 if failures else 0
