@@ -26,14 +26,14 @@ static struct fuzz_fb fb;
 static struct sl_event events[EVENTS];
 
 static const char *const event_json[EVENTS] = {
-    "{\"id\":\"e1\",\"type\":\"order.placed\",\"version\":2,\"key\":\"k1\",\"ts\":17,"
-    "\"headers\":[{\"key\":\"trace\",\"value\":\"t\"},{\"key\":\"empty\"}],"
-    "\"payload\":{\"order_id\":\"o1\",\"region\":\"us\",\"amount\":1999,\"currency\":\"USD\","
-    "\"items\":[{\"sku\":\"s\"}],\"shipping\":{\"city\":\"Paris\"},\"priority\":true,"
-    "\"tags\":[\"a\"]}}",
+    ("{\"id\":\"e1\",\"type\":\"order.placed\",\"version\":2,\"key\":\"k1\",\"ts\":17,"
+     "\"headers\":[{\"key\":\"trace\",\"value\":\"t\"},{\"key\":\"empty\"}],"
+     "\"payload\":{\"order_id\":\"o1\",\"region\":\"us\",\"amount\":1999,\"currency\":\"USD\","
+     "\"items\":[{\"sku\":\"s\"}],\"shipping\":{\"city\":\"Paris\"},\"priority\":true,"
+     "\"tags\":[\"a\"]}}"),
     "{\"type\":\"order.paid\",\"key\":\"k2\",\"payload\":{\"order_id\":\"o2\",\"amount\":-5}}",
-    "{\"type\":\"payment.charge\",\"payload\":{\"order_id\":\"o3\",\"total\":{\"units\":9,"
-    "\"currency\":\"GBP\"}}}",
+    ("{\"type\":\"payment.charge\",\"payload\":{\"order_id\":\"o3\",\"total\":{\"units\":9,"
+     "\"currency\":\"GBP\"}}}"),
     "{\"type\":\"no.such.type\",\"key\":\"k4\"}",
     "{}",
 };
