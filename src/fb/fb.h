@@ -141,6 +141,8 @@ struct sl_fb_object {
     uint32_t bytesize;       /* structs */
     uint16_t vtable_fields;  /* tables: 1 + largest field id */
     struct sl_fb_vplan *vplan; /* tables: field_count entries, as fields */
+    uint32_t *name_slots;    /* open-addressing table: index in fields + 1, 0 empty */
+    uint32_t name_mask;      /* slots - 1 (a power of two minus one) */
 };
 
 struct sl_fb_enum_val {
@@ -213,7 +215,7 @@ const struct sl_fb_object *sl_fb_schemas_find_object(const struct sl_fb_schemas 
 const struct sl_fb_object *sl_fb_schemas_event_object(const struct sl_fb_schemas *schemas,
                                                       const char *type, size_t type_len);
 
-/* Field of object by name, O(log fields); NULL when none. */
+/* Field of object by name through its name table, O(1) expected; NULL when none. */
 const struct sl_fb_field *sl_fb_object_field(const struct sl_fb_object *object,
                                              const char *name, size_t name_len);
 const struct sl_fb_object *sl_fb_schema_object(const struct sl_fb_schema *schema, int32_t index);

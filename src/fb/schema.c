@@ -454,6 +454,36 @@ static void plan_field(const struct sl_fb_schema *schema, const struct sl_fb_fie
     plan->count_max = plan->size ? SL_FB_BUFFER_MAX / plan->size : 0;
 }
 
+/* Slot of a field name in an object's name table before probing: from its
+ * length and first, second and last bytes, which tell most names apart. */
+static inline uint32_t name_hash(const char *name, size_t len, uint32_t mask)
+{
+    uint32_t key = (uint32_t)len;
+    if (len) {
+        key |= (uint32_t)(unsigned char)name[0] << 8 | (uint32_t)(unsigned char)name[len - 1] << 16 |
+               (uint32_t)(unsigned char)name[len > 1] << 24;
+    }
+    return ((key * 0x9e3779b1u) >> 16) & mask;
+}
+
+/* Builds the name table of object: at most half full, so probes stay short. */
+static void index_names(struct sl_fb_object *object)
+{
+    uint32_t slots = 4;
+    while (slots < 2 * object->field_count)
+        slots *= 2;
+    object->name_slots = calloc(slots, sizeof(*object->name_slots));
+    SL_ASSERT(object->name_slots);
+    object->name_mask = slots - 1;
+    for (uint32_t i = 0; i < object->field_count; i++) {
+        const struct sl_fb_field *field = &object->fields[i];
+        uint32_t h = name_hash(field->name, field->name_len, object->name_mask);
+        while (object->name_slots[h])
+            h = (h + 1) & object->name_mask;
+        object->name_slots[h] = i + 1;
+    }
+}
+
 static void plan_objects(struct sl_fb_schema *schema)
 {
     for (uint32_t i = 0; i < schema->object_count; i++) {
@@ -463,6 +493,7 @@ static void plan_objects(struct sl_fb_schema *schema)
         SL_ASSERT(object->vplan);
         for (uint32_t k = 0; k < object->field_count; k++)
             plan_field(schema, &object->fields[k], &object->vplan[k]);
+        index_names(object);
     }
 }
 
@@ -519,6 +550,7 @@ void sl_fb_schema_fini(struct sl_fb_schema *schema)
         free(schema->objects[i].fields);
         free(schema->objects[i].by_id);
         free(schema->objects[i].vplan);
+        free(schema->objects[i].name_slots);
     }
     for (uint32_t i = 0; i < schema->enum_count; i++)
         free(schema->enums[i].vals);
@@ -531,22 +563,11 @@ void sl_fb_schema_fini(struct sl_fb_schema *schema)
 const struct sl_fb_field *sl_fb_object_field(const struct sl_fb_object *object, const char *name,
                                              size_t name_len)
 {
-    uint32_t lo = 0, hi = object->field_count;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        const struct sl_fb_field *field = &object->fields[mid];
-        size_t n = field->name_len < name_len ? field->name_len : name_len;
-        int c = n ? (unsigned char)field->name[0] - (unsigned char)name[0] : 0;
-        if (c == 0)
-            c = memcmp(field->name, name, n);
-        if (c == 0)
-            c = (field->name_len > name_len) - (field->name_len < name_len);
-        if (c == 0)
+    uint32_t h = name_hash(name, name_len, object->name_mask);
+    for (uint32_t i; (i = object->name_slots[h]) != 0; h = (h + 1) & object->name_mask) {
+        const struct sl_fb_field *field = &object->fields[i - 1];
+        if (field->name_len == name_len && memcmp(field->name, name, name_len) == 0)
             return field;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
     }
     return NULL;
 }
