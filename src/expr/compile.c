@@ -202,6 +202,8 @@ int sl_expr_compile(const char *src, size_t len, const struct sl_fb_schemas *sch
         .schemas = schemas, .diags = diags, .diag_max = diag_max,
     };
     envelope_layout(&c);
+    /* never NULL: empty strings point at pool + 0 */
+    c.pool = sl_expr_grow(NULL, &c.pool_cap, 1, 64);
     uint32_t root = parse_and_check(&c);
     if (root != UINT32_MAX)
         *expr = build(&c, root);

@@ -62,6 +62,8 @@ bool sl_expr_glob_match(const struct xglob *tokens, uint32_t count, const char *
         if (ti < count) {
             const struct xglob *t = &tokens[ti];
             if (t->kind == G_STAR) {
+                if (ti + 1 == count)
+                    return true;  /* a trailing * takes the rest */
                 star_ti = ti++;
                 star_si = si;
                 continue;

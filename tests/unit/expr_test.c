@@ -446,6 +446,7 @@ static void test_errors(void)
     expect_errors("payload.region == \"mars\"", "1:19: unknown Region 'mars'",
                   "Region values: eu, us, apac, latam");
     expect_errors("payload.region in [\"eu\", \"moon\"]", "1:26: unknown Region 'moon'", NULL);
+    expect_errors("payload.currency != \"\"", "1:21: unknown Currency ''", NULL);
     expect_errors("payload.region == key", "1:16: cannot compare int with string",
                   "enum names must be string literals");
     expect_errors("1 +", "1:4: expected an operand, found end of expression",
