@@ -86,7 +86,7 @@ struct sl_frame_reader {
     uint64_t frames;         /* frames committed */
     enum sl_frame_error error; /* set once sync is lost or the stream was truncated */
     uint64_t error_offset;   /* stream offset of the bad or truncated frame's prefix */
-    uint64_t error_length;   /* its length field (or bytes held, when truncated inside the prefix) */
+    uint64_t error_length;   /* its length field; truncated in the prefix: prefix bytes held */
 };
 
 /* frame_bytes_max: 1..SL_FRAME_BYTES_MAX. Allocates nothing. */

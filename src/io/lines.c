@@ -103,7 +103,8 @@ static int sl_lines_complete(struct sl_lines *lines, const struct sl_lines_sink 
 {
     size_t add = end - pos;
     size_t total = lines->held + add;
-    bool cr = add > 0 ? data[end - 1] == '\r' : lines->held > 0 && lines->buf[lines->held - 1] == '\r';
+    char last = add > 0 ? data[end - 1] : lines->held > 0 ? lines->buf[lines->held - 1] : '\n';
+    bool cr = last == '\r';
     size_t content = total - (cr ? 1 : 0);
     if (content > lines->line_bytes_max) {
         sl_lines_report_overlong(lines, sink, line_offset, content);
