@@ -153,7 +153,8 @@ static int walk(struct xc *c, const struct sl_fb_object *object, struct walk *w,
         const struct sl_fb_field *field = sl_fb_object_field(object, c->src + s->off, s->len);
         int result = W_OK;
         if (!field || field->deprecated) {
-            suggest(c, f, object, w->seg_base + i, s);
+            if (c->diag_count < c->diag_max)  /* only for a message that is kept */
+                suggest(c, f, object, w->seg_base + i, s);
             result = W_MISSING;
         } else if (i + 1 < w->count && field->type.base != SL_FB_OBJ) {
             result = W_NOT_TABLE;
