@@ -73,7 +73,8 @@ bool sl_expr_glob_match(const struct xglob *tokens, uint32_t count, const char *
                 ti++;
                 continue;
             }
-            if (t->kind == G_LIT && n - si >= t->len && memcmp(s + si, pool + t->off, t->len) == 0) {
+            if (t->kind == G_LIT && n - si >= t->len &&
+                memcmp(s + si, pool + t->off, t->len) == 0) {
                 si += t->len;
                 ti++;
                 continue;

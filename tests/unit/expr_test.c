@@ -617,11 +617,13 @@ int main(void)
     make_event(&E1, "{\"id\":\"e1\",\"type\":\"order.placed\",\"version\":2,\"key\":\"k1\","
                     "\"ts\":1700000000000000,\"correlation_id\":\"c1\",\"headers\":["
                     "{\"key\":\"trace\",\"value\":\"t-1\"},{\"key\":\"empty\"},"
-                    "{\"key\":\"dup\",\"value\":\"first\"},{\"key\":\"dup\",\"value\":\"second\"}],"
+                    "{\"key\":\"dup\",\"value\":\"first\"},"
+                    "{\"key\":\"dup\",\"value\":\"second\"}],"
                     "\"payload\":{\"order_id\":\"o1\",\"customer_id\":\"cu1\",\"region\":\"us\","
-                    "\"amount\":1999,\"currency\":\"USD\",\"items\":[{\"sku\":\"s1\",\"quantity\":2,"
-                    "\"unit_price\":500},{\"sku\":\"s2\"}],\"shipping\":{\"city\":\"Paris\","
-                    "\"country\":\"FR\"},\"priority\":true,\"tags\":[\"a\",\"b\"]}}");
+                    "\"amount\":1999,\"currency\":\"USD\","
+                    "\"items\":[{\"sku\":\"s1\",\"quantity\":2,\"unit_price\":500},"
+                    "{\"sku\":\"s2\"}],\"shipping\":{\"city\":\"Paris\",\"country\":\"FR\"},"
+                    "\"priority\":true,\"tags\":[\"a\",\"b\"]}}");
     make_event(&E2, "{\"type\":\"order.paid\",\"key\":\"k2\",\"payload\":{\"order_id\":\"o2\","
                     "\"amount\":-5,\"currency\":\"EUR\"}}");
     make_event(&E3, "{\"type\":\"payment.charge\",\"key\":\"k3\",\"payload\":{\"order_id\":\"o3\","
