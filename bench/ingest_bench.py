@@ -12,7 +12,9 @@ loopback ceiling, measured in the same run on 127.0.0.1:
 For each sluice row: events/s and MB/s over the wall time from starting the
 generator until sluice ingest exits (MB = 10^6 bytes of frames or JSON
 lines as sent), events per CPU-second of the sluice ingest process (user +
-system from wait4(), all its threads), the average event size, the CPU the
+system from wait4(), all its threads), events per CPU-second of its
+busiest thread (the io thread: sampled from /proc/PID/task/*/stat every
+10 ms, so up to one interval low), the average event size, the CPU the
 generator used (it shares the two cores with sluice: when sluice's
 cpu/wall stays under 1 the generator, not ingestion, set the pace) and the
 ratio sluice MB/s / iperf3 MB/s. Every event must arrive (events_consumed
@@ -38,7 +40,8 @@ import tempfile
 import time
 
 FIELDS = ["name", "events", "bytes", "avg_event_bytes", "seconds", "events_per_s", "MB_per_s",
-          "cpu_seconds", "cpu_per_wall", "events_per_cpu_s", "MB_per_cpu_s", "gen_cpu_seconds",
+          "cpu_seconds", "cpu_per_wall", "events_per_cpu_s", "MB_per_cpu_s",
+          "busiest_thread_cpu_s", "events_per_busiest_cpu_s", "gen_cpu_seconds",
           "ratio_MB_vs_iperf3"]
 WAIT_S = 120  # longest wait for a process to end once its input is complete
 
@@ -91,15 +94,34 @@ def is_listening(port):
     return False
 
 
-def wait_rusage(proc, timeout):
+def sample_threads(pid, ticks):
+    """Records in ticks[tid] each thread's user + system clock ticks so far
+    (from /proc/PID/task/TID/stat); a thread's last sample before the
+    process ends is what remains, so up to one poll interval is missed."""
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ticks[tid] = max(ticks.get(tid, 0), int(fields[11]) + int(fields[12]))
+
+
+def wait_rusage(proc, timeout, on_poll=None):
     """Reaps proc; returns (exit status, CPU seconds user + system). Kills it
-    after timeout seconds."""
+    after timeout seconds. Calls on_poll() every poll interval meanwhile."""
     deadline = time.monotonic() + timeout
     while True:
         pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
         if pid == proc.pid:
             proc.returncode = os.waitstatus_to_exitcode(status)
             return proc.returncode, ru.ru_utime + ru.ru_stime
+        if on_poll:
+            on_poll()
         if time.monotonic() > deadline:
             proc.send_signal(signal.SIGKILL)
             deadline = float("inf")
@@ -126,6 +148,7 @@ def run_iperf3(seconds):
             "seconds": secs, "events_per_s": "", "MB_per_s": nbytes / secs / 1e6,
             "cpu_seconds": server_cpu, "cpu_per_wall": server_cpu / secs,
             "events_per_cpu_s": "", "MB_per_cpu_s": nbytes / server_cpu / 1e6,
+            "busiest_thread_cpu_s": "", "events_per_busiest_cpu_s": "",
             "gen_cpu_seconds": "", "ratio_MB_vs_iperf3": 1.0}
 
 
@@ -167,8 +190,10 @@ def run_sluice(sluice, framing, events, connections, tmp):
                             "--connections", str(connections), "--connect",
                             "127.0.0.1:%d" % port, "--summary-json", gen_json],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    gen_rc, gen_cpu = wait_rusage(gen, 3600)
-    rc, cpu = wait_rusage(ingest, WAIT_S)
+    ticks = {}
+    gen_rc, gen_cpu = wait_rusage(gen, 3600, lambda: sample_threads(ingest.pid, ticks))
+    rc, cpu = wait_rusage(ingest, WAIT_S, lambda: sample_threads(ingest.pid, ticks))
+    busiest = max(ticks.values(), default=0) / os.sysconf("SC_CLK_TCK")
     wall = time.monotonic() - t0
     with open(out_path) as f:
         summary = parse_summary(f.read())
@@ -186,6 +211,8 @@ def run_sluice(sluice, framing, events, connections, tmp):
             "avg_event_bytes": nbytes / got, "seconds": wall, "events_per_s": got / wall,
             "MB_per_s": nbytes / wall / 1e6, "cpu_seconds": cpu, "cpu_per_wall": cpu / wall,
             "events_per_cpu_s": got / cpu, "MB_per_cpu_s": nbytes / cpu / 1e6,
+            "busiest_thread_cpu_s": busiest,
+            "events_per_busiest_cpu_s": got / busiest if busiest > 0 else "",
             "gen_cpu_seconds": gen_cpu, "path": summary.get("path", "?")}
 
 
@@ -195,8 +222,8 @@ def fmt(value, spec):
 
 def print_table(rows):
     head = ("name", "events", "ev_bytes", "seconds", "M ev/s", "MB/s", "cpu_s", "cpu/wall",
-            "M ev/cpu-s", "MB/cpu-s", "gen_cpu_s", "MB/s vs iperf3")
-    line = "%-13s %9s %8s %7s %7s %8s %6s %8s %10s %8s %9s %14s"
+            "M ev/cpu-s", "MB/cpu-s", "io_cpu_s", "M ev/io-cpu-s", "gen_cpu_s", "MB/s vs iperf3")
+    line = "%-13s %9s %8s %7s %7s %8s %6s %8s %10s %8s %8s %13s %9s %14s"
     print(line % head)
     for r in rows:
         print(line % (r["name"], fmt(r["events"], "%d"), fmt(r["avg_event_bytes"], "%.1f"),
@@ -206,7 +233,10 @@ def print_table(rows):
                       fmt(r["cpu_per_wall"], "%.2f"),
                       fmt(r["events_per_cpu_s"] / 1e6 if r["events_per_cpu_s"] != "" else "",
                           "%.3f"),
-                      fmt(r["MB_per_cpu_s"], "%.1f"), fmt(r["gen_cpu_seconds"], "%.2f"),
+                      fmt(r["MB_per_cpu_s"], "%.1f"), fmt(r["busiest_thread_cpu_s"], "%.2f"),
+                      fmt(r["events_per_busiest_cpu_s"] / 1e6
+                          if r["events_per_busiest_cpu_s"] != "" else "", "%.3f"),
+                      fmt(r["gen_cpu_seconds"], "%.2f"),
                       fmt(r["ratio_MB_vs_iperf3"], "%.3f")))
 
 
@@ -238,8 +268,9 @@ def main():
     for r in rows[1:]:
         r["ratio_MB_vs_iperf3"] = r["MB_per_s"] / iperf_mb
     print_table(rows)
-    print("sluice: %d connections from sluice gen, ingest path %s; iperf3: one stream, cpu of "
-          "its receiving server; MB = 10^6 bytes"
+    print("sluice: %d connections from sluice gen, ingest path %s; io_cpu_s: CPU of sluice "
+          "ingest's busiest thread (the io thread), sampled from /proc every 10 ms; iperf3: "
+          "one stream, cpu of its receiving server; MB = 10^6 bytes"
           % (opts["connections"], ",".join(sorted({r["path"] for r in rows[1:]})) or "-"))
     print("wrote %s" % os.path.relpath(write_csv(rows)))
 
