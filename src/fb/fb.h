@@ -346,6 +346,23 @@ sl_fb_ref sl_fbb_table_end(struct sl_fbb *b);
  * finished bytes (valid until the next reset) and their length. */
 const uint8_t *sl_fbb_finish(struct sl_fbb *b, sl_fb_ref root, bool size_prefixed, size_t *len);
 
+/* ---- converting between the fb and raw framings ----
+ *
+ * A size-prefixed buffer is aligned relative to its prefix, so the bytes
+ * after the prefix are NOT a correctly aligned unprefixed buffer (8-byte
+ * fields would sit 4 bytes off). These conversions keep every table, vector
+ * and string at the same position modulo 8 by moving the root offset instead:
+ *   prefixed [size][root r][body...]  ->  raw [r + 4][4 zero bytes][body...]
+ *   raw      [root r][rest...]        ->  prefixed [len + 4][r + 4][root r][rest...]
+ * (all other offsets are relative and unchanged). One copy, O(len). */
+
+/* Raw form of the prefixed buffer src[0..len) (len >= 8) into dst (len
+ * bytes). Returns len. */
+size_t sl_fb_prefixed_to_raw(uint8_t *dst, const uint8_t *src, size_t len);
+/* Prefixed form of the raw buffer src[0..len) (len >= 4) into dst (len + 8
+ * bytes). Returns len + 8. */
+size_t sl_fb_raw_to_prefixed(uint8_t *dst, const uint8_t *src, size_t len);
+
 /* ---- JSON ---- */
 
 /* Transcoder state: reused across records; allocates only when it grows. */

@@ -178,6 +178,39 @@ static void test_builder_dedupe(void)
     CHECK(sl_fb_u32(buf) == len3 - 4);
 }
 
+/* fb <-> raw conversions keep every 8-byte field aligned and the content. */
+static void test_framing_conversions(void)
+{
+    const char *in = "{\"id\":\"e\",\"type\":\"payment.charge\",\"ts\":7,\"payload\":"
+                     "{\"order_id\":\"o\",\"total\":{\"units\":5,\"currency\":\"USD\"}}}";
+    const struct sl_fb_object *event = schemas.envelope;
+    struct sl_fb_verify_opts opts = {.check_nested = true, .schemas = &schemas};
+    const uint8_t *buf;
+    size_t len;
+    char err[256];
+    CHECK(sl_fb_json_to_fb(&json, event, in, strlen(in), true, &buf, &len, err, 256) == 0);
+    uint8_t *prefixed = aligned_alloc(8, 4096), *raw = aligned_alloc(8, 4096);
+    uint8_t *again = aligned_alloc(8, 4096);
+    memcpy(prefixed, buf, len);
+    /* the naive way, dropping the prefix, breaks the alignment of ts */
+    memcpy(raw, prefixed + 4, len - 4);
+    CHECK(sl_fb_verify(raw, len - 4, false, event, &opts, err, 256) != 0);
+    size_t raw_len = sl_fb_prefixed_to_raw(raw, prefixed, len);
+    CHECK_MSG(sl_fb_verify(raw, raw_len, false, event, &opts, err, 256) == 0, "%s", err);
+    size_t again_len = sl_fb_raw_to_prefixed(again, raw, raw_len);
+    CHECK(again_len == raw_len + 8 && sl_fb_u32(again) == again_len - 4);
+    CHECK_MSG(sl_fb_verify(again, again_len, true, event, &opts, err, 256) == 0, "%s", err);
+    const char *out;
+    size_t out_len;
+    CHECK(sl_fb_to_json(&json, event, raw, raw_len, &out, &out_len, err, 256) == 0);
+    CHECK(out_len == strlen(in) && memcmp(out, in, out_len) == 0);
+    CHECK(sl_fb_to_json(&json, event, again + 4, again_len - 4, &out, &out_len, err, 256) == 0);
+    CHECK(out_len == strlen(in) && memcmp(out, in, out_len) == 0);
+    free(prefixed);
+    free(raw);
+    free(again);
+}
+
 int main(int argc, char **argv)
 {
     char err[256];
@@ -199,6 +232,7 @@ int main(int argc, char **argv)
     test_structure_errors();
     test_envelope();
     test_builder_dedupe();
+    test_framing_conversions();
     sl_fb_json_fini(&json);
     sl_fb_schemas_fini(&schemas);
     return test_exit("json_test");
