@@ -19,6 +19,7 @@
 
 #include "core/assert.h"
 #include "fb/fb.h"
+#include "fb/json_int.h"
 
 struct dec {
     struct sl_fb_json *j;
@@ -102,30 +103,6 @@ static void out_double(struct sl_fb_json *j, double v, bool is_float)
     out_bytes(j, tmp, (size_t)n);
 }
 
-/* Length of the valid UTF-8 sequence at s, 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    uint32_t cp, min;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, cp = c & 0x1f, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, cp = c & 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, cp = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : len;
-}
-
 static int out_string(struct dec *d, const uint8_t *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -143,7 +120,7 @@ static int out_string(struct dec *d, const uint8_t *s, size_t n)
         out_bytes(j, (const char *)s + i - run, run);
         run = 0;
         if (c >= 0x80) {
-            size_t len = utf8_seq(s + i, n - i);
+            size_t len = sl_utf8_len(s + i, n - i);
             if (!len)
                 return dec_fail(d, "string is not valid UTF-8 at byte %zu", i);
             out_bytes(j, (const char *)s + i, len);

@@ -48,6 +48,33 @@ int sl_json_tape_parse(struct sl_json_tape *tape, const char *json, size_t len, 
 const char *sl_json_string(struct sl_json_tape *tape, const char *json,
                            const struct sl_json_tok *t, size_t *len);
 
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes available): 1 for
+ * ASCII, 0 when invalid (overlong, surrogate, above U+10FFFF, truncated). */
+static inline size_t sl_utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    uint32_t cp, min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, cp = c & 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, cp = c & 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, cp = c & 0x07, min = 0x10000;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : len;
+}
+
 /* Index of the value of member `key` in object token obj, or 0 when absent. */
 uint32_t sl_json_member(const struct sl_json_tape *tape, const char *json, uint32_t obj,
                         const char *key, size_t key_len);

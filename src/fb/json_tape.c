@@ -78,34 +78,6 @@ static int hex4(const char *s, uint32_t *v)
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    uint32_t cp, min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, cp = c & 0x1f, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, cp = c & 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, cp = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 #define SWAR_ONES 0x0101010101010101ull
 #define SWAR_HIGH 0x8080808080808080ull
 
@@ -179,7 +151,7 @@ static int parse_string(struct parser *p)
             continue;
         }
         if (c >= 0x80) {
-            size_t n = utf8_len((const unsigned char *)p->s + p->pos, p->len - p->pos);
+            size_t n = sl_utf8_len((const unsigned char *)p->s + p->pos, p->len - p->pos);
             if (!n)
                 return fail(p, p->pos, "invalid UTF-8 in string");
             p->pos += n;
