@@ -188,6 +188,8 @@ struct sl_fb_schemas {
     const struct sl_fb_object *envelope;  /* sluice.Event */
     struct sl_fb_event_type *types;       /* sorted by type */
     uint32_t type_count;
+    uint32_t *type_slots;                 /* open addressing by murmur2: index + 1, 0 empty */
+    uint32_t type_mask;                   /* slots - 1; at most half full */
 };
 
 /*
@@ -211,7 +213,8 @@ void sl_fb_schemas_fini(struct sl_fb_schemas *schemas);
 /* Table or struct by full or short name across the set; NULL if none or ambiguous. */
 const struct sl_fb_object *sl_fb_schemas_find_object(const struct sl_fb_schemas *schemas,
                                                      const char *name);
-/* Payload table for an event type, O(log types). NULL when unknown. */
+/* Payload table for an event type: one hash and about one compare. NULL when
+ * unknown. */
 const struct sl_fb_object *sl_fb_schemas_event_object(const struct sl_fb_schemas *schemas,
                                                       const char *type, size_t type_len);
 

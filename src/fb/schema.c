@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "core/assert.h"
+#include "core/hash.h"
 #include "fb/fb.h"
 #include "fb/schema_embedded.h"
 
@@ -627,6 +628,20 @@ static int schemas_index(struct sl_fb_schemas *schemas, char *err, size_t err_le
         }
     }
     qsort(schemas->types, schemas->type_count, sizeof(*schemas->types), event_type_cmp);
+    uint32_t slots = 16;
+    while (slots < 2 * schemas->type_count)
+        slots *= 2;
+    free(schemas->type_slots);
+    schemas->type_slots = calloc(slots, sizeof(*schemas->type_slots));
+    SL_ASSERT(schemas->type_slots);
+    schemas->type_mask = slots - 1;
+    for (uint32_t i = 0; i < schemas->type_count; i++) {
+        const struct sl_fb_event_type *t = &schemas->types[i];
+        uint32_t h = sl_murmur2(t->type, t->type_len) & schemas->type_mask;
+        while (schemas->type_slots[h])
+            h = (h + 1) & schemas->type_mask;
+        schemas->type_slots[h] = i + 1;
+    }
     for (uint32_t i = 1; i < schemas->type_count; i++) {
         if (strcmp(schemas->types[i - 1].type, schemas->types[i].type) == 0) {
             snprintf(err, err_len, "event type \"%s\" is declared by both %s and %s",
@@ -754,6 +769,7 @@ void sl_fb_schemas_fini(struct sl_fb_schemas *schemas)
         free(schemas->items[i]);
     }
     free(schemas->types);
+    free(schemas->type_slots);
     memset(schemas, 0, sizeof(*schemas));
 }
 
@@ -780,20 +796,13 @@ const struct sl_fb_object *sl_fb_schemas_find_object(const struct sl_fb_schemas 
 const struct sl_fb_object *sl_fb_schemas_event_object(const struct sl_fb_schemas *schemas,
                                                       const char *type, size_t type_len)
 {
-    uint32_t lo = 0, hi = schemas->type_count;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        const struct sl_fb_event_type *t = &schemas->types[mid];
-        size_t n = t->type_len < type_len ? t->type_len : type_len;
-        int c = memcmp(t->type, type, n);
-        if (c == 0)
-            c = (t->type_len > type_len) - (t->type_len < type_len);
-        if (c == 0)
+    if (!schemas->type_slots)
+        return NULL;
+    uint32_t h = sl_murmur2(type, type_len) & schemas->type_mask;
+    for (uint32_t slot; (slot = schemas->type_slots[h]) != 0; h = (h + 1) & schemas->type_mask) {
+        const struct sl_fb_event_type *t = &schemas->types[slot - 1];
+        if (t->type_len == type_len && memcmp(t->type, type, type_len) == 0)
             return t->object;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
     }
     return NULL;
 }
