@@ -77,6 +77,12 @@ const char *sl_op_map_name(struct sl_op_compile *c, const char *key, uint32_t i)
     return e ? e->key : NULL;
 }
 
+const char *sl_op_map_value(struct sl_op_compile *c, const char *key, uint32_t i)
+{
+    struct sl_conf *e = map_entry(c, key, i);
+    return e && e->kind == SL_CONF_SCALAR ? e->value : NULL;
+}
+
 static struct sl_conf *find_value(struct sl_op_compile *c, const char *key, const char *entry)
 {
     struct sl_conf *conf = setting(c, key);
