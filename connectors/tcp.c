@@ -21,6 +21,11 @@ static const struct sl_option tcp_source_options[] = {
     {"max_frame", SL_OPT_SIZE, "1MiB", false, NULL,
      "largest frame or line; a longer frame closes the connection (framing lost)"},
     {"max_connections", SL_OPT_INT, "4096", false, NULL, "connections served at once"},
+    {"ack", SL_OPT_BOOL, "false", false, NULL,
+     "allow ack mode: a client that opens with the hello gets cumulative counts of its events "
+     "fully handled (docs/tcp-ack.md); without it such a client is refused"},
+    {"drain_timeout", SL_OPT_DURATION, "5s", false, NULL,
+     "on stop, how long open connections are still read until their EOF"},
     {NULL, 0, NULL, false, NULL, NULL},
 };
 

@@ -54,7 +54,7 @@ static int create_rings(struct sl_run *run, char *err, size_t err_len)
             run->sources[s].rings[w] = ring;
             struct sl_worker *worker = &run->workers[w];
             worker->inputs[worker->input_count++] = (struct sl_worker_input){
-                .ring = ring, .node = run->sources[s].node, .returner = w};
+                .ring = ring, .node = run->sources[s].node, .returner = w, .source = s};
         }
     }
     for (uint32_t k = 0; k < run->sink_count; k++) {
@@ -100,6 +100,11 @@ int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_co
         rc = sl_worker_init(&run->workers[w], run, w, err, err_len);
     for (uint32_t s = 0; !rc && s < run->source_count; s++)
         rc = sl_source_runner_init(&run->sources[s], err, err_len);
+    for (uint32_t w = 0; !rc && w < job->workers; w++) {
+        struct sl_worker *worker = &run->workers[w];
+        for (uint32_t i = 0; i < worker->input_count; i++)
+            worker->inputs[i].acked = run->sources[worker->inputs[i].source].acks != NULL;
+    }
     return rc;
 }
 

@@ -17,6 +17,17 @@
  * sink that has it from every worker closes. So every event taken in is
  * written before the process exits.
  *
+ * Acks (tcp sources with `ack: true`, docs/tcp-ack.md): the source stamps
+ * each batch to worker w with a tag that grows per (source, worker) and
+ * records which ack-mode connection's events went into it (source_ack.h).
+ * A worker tags each sink batch with its round number (round << 1 | 1 for a
+ * round's last batch to that sink); a sink, once write() returned,
+ * publishes per worker the last round whose batches to it are all written.
+ * From those the worker knows which rounds are fully handled, and in round
+ * order publishes per source input the tag of the last such batch
+ * (done_tags); the source turns them into per-connection counts for the io
+ * thread to send.
+ *
  * Memory, fixed at start: per source, its pool (batches x arena); per
  * worker, its sink pool (sink_batches x arena), port buffers (32 bytes x
  * events per batch x fan-in), an output arena (out_arena_bytes); rings.
@@ -25,6 +36,7 @@
 #define SL_GRAPH_RUN_H
 
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,6 +53,8 @@
 #define SL_RUN_ERROR_EVENT 0x80000000u
 #define SL_RUN_ERROR_RING 1024u /* ingestion error events in flight per source */
 #define SL_RUN_SINKS_MAX 64u
+#define SL_RUN_ROUNDS_PENDING 256u /* per worker: rounds of acked inputs awaiting their sinks */
+#define SL_RUN_ACK_RECORDS 65536u  /* per ack source: (connection, worker batch) records */
 
 struct sl_run_config {
     uint32_t batch_events;      /* events per batch */
@@ -67,6 +81,7 @@ struct sl_port_buf {
 
 struct sl_run;
 struct sl_worker;
+struct sl_source_acks;
 
 /* The emit context of sl/operator.h: which worker and node is emitting. */
 struct sl_op_out {
@@ -78,7 +93,16 @@ struct sl_worker_input {
     struct sl_ring *ring;       /* from the source; this worker is the consumer */
     uint32_t node;              /* the source node */
     uint32_t returner;          /* index for sl_pool_return() into the source's pool */
+    uint32_t source;            /* index in run->sources */
+    bool acked;                 /* the source tracks acks: report finished rounds */
     bool eos;                   /* end of stream seen */
+};
+
+/* A finished round of an acked input whose sink batches may be unwritten. */
+struct sl_round_pending {
+    uint64_t round;
+    uint64_t tag;               /* the input batch's tag */
+    uint32_t input;             /* index in worker->inputs */
 };
 
 struct sl_worker {
@@ -100,6 +124,10 @@ struct sl_worker {
     struct sl_ring *sink_rings[SL_JOB_NODES_MAX]; /* to sink node n; this worker produces */
     struct sl_node_counters counters[SL_JOB_NODES_MAX];
     _Atomic bool ready;                         /* pool created: sinks may return to it */
+    uint64_t round;                             /* rounds run (the current one's number) */
+    uint64_t sink_round[SL_JOB_NODES_MAX];      /* per sink node: last round that pushed to it */
+    struct sl_round_pending pending[SL_RUN_ROUNDS_PENDING]; /* FIFO, oldest at pending_head */
+    uint32_t pending_head, pending_count;
 };
 
 struct sl_sink_runner {
@@ -109,6 +137,16 @@ struct sl_sink_runner {
     pthread_t thread;
     void *state;
     _Atomic uint64_t events, batches;
+    /* per worker: every batch of rounds up to this one is written; release
+     * store by this sink after write(), acquire load by that worker */
+    _Atomic uint64_t written[SL_JOB_WORKERS_MAX];
+};
+
+/* Per worker, for one source: every batch to that worker with a tag up to
+ * this one is fully handled. Own cache line: each is written by one worker
+ * (release, after the sinks' written loads) and read by the source (acquire). */
+struct sl_done_tag {
+    alignas(64) _Atomic uint64_t tag;
 };
 
 struct sl_source_runner {
@@ -126,6 +164,9 @@ struct sl_source_runner {
     _Atomic uint64_t errors_dropped; /* error events that found the ring full (logged) */
     _Atomic uint64_t events;
     _Atomic bool stop;
+    uint64_t tag_next[SL_JOB_WORKERS_MAX]; /* the last tag given to a batch to each worker */
+    struct sl_done_tag done[SL_JOB_WORKERS_MAX];
+    struct sl_source_acks *acks; /* tcp with ack: true; NULL otherwise */
     int (*run_fn)(struct sl_source_runner *source);
     void (*stop_fn)(struct sl_source_runner *source);
     void (*destroy_fn)(struct sl_source_runner *source);

@@ -5,6 +5,11 @@
  * when every worker has sent end of stream. A failed open or write fails
  * the run (exit 1) and stops the sources; the thread keeps draining its
  * rings so that no worker waits forever.
+ *
+ * Acks (run.h): after write() returned for a batch from worker w, the
+ * sink publishes written[w] = the last round of w whose batches to this
+ * sink are all written. A failed sink publishes nothing more, so nothing it
+ * did not write is ever acknowledged.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +22,16 @@ static bool batch_is_end(struct sl_batch *batch)
 {
     uint32_t n = sl_batch_entry_count(batch);
     return n && sl_batch_entry_at(batch, n - 1)->kind == SL_CTRL_END_OF_STREAM;
+}
+
+/* tag = round << 1 | last batch of that round to this sink (worker.c) */
+static void publish_written(struct sl_sink_runner *sink, uint32_t w, uint64_t tag)
+{
+    uint64_t round = tag >> 1;
+    uint64_t written = tag & 1 ? round : round - 1;
+    /* release: the write() above happened before; pairs with the acquire
+     * load in the worker's ack_advance() */
+    atomic_store_explicit(&sink->written[w], written, memory_order_release);
 }
 
 void *sl_sink_main(void *arg)
@@ -52,6 +67,8 @@ void *sl_sink_main(void *arg)
             /* relaxed: statistics */
             atomic_fetch_add_explicit(&sink->events, events, memory_order_relaxed);
             atomic_fetch_add_explicit(&sink->batches, 1, memory_order_relaxed);
+            if (healthy)
+                publish_written(sink, w, batch->tag);
             if (batch_is_end(batch)) {
                 eos[w] = true;
                 open--;

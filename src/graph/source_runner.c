@@ -11,6 +11,11 @@
  * open batches are handed on when full and after each ingest batch (or
  * every gen slice), so a quiet source adds no latency. End of stream goes
  * to every worker last.
+ *
+ * Every batch to worker w gets the next tag of (this source, w); with
+ * `ack: true` a tcp source records per ack-mode connection which tagged
+ * batches hold its events and turns the workers' done tags into the counts
+ * the io thread sends (source_ack.h, docs/tcp-ack.md).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +28,7 @@
 #include "gen/orders_gen.h"
 #include "graph/options.h"
 #include "graph/run.h"
+#include "graph/source_ack.h"
 #include "io/ingest.h"
 
 #define GEN_SLICE_EVENTS 256u
@@ -37,11 +43,12 @@ static void nap(void)
     nanosleep(&ts, NULL);
 }
 
-static struct sl_batch *shard_batch(struct sl_source_runner *source)
+static struct sl_batch *shard_batch(struct sl_source_runner *source, uint32_t w)
 {
     struct sl_batch *batch;
     while (sl_pool_get(source->pool, &batch) == -EAGAIN)
         nap(); /* backpressure: the workers are behind */
+    batch->tag = ++source->tag_next[w];
     return batch;
 }
 
@@ -68,18 +75,21 @@ static uint32_t event_worker(const struct sl_run *run, const uint8_t *buf)
     return sl_key_group_worker(group, run->job->key_groups, run->job->workers);
 }
 
-static void shard_event(struct sl_source_runner *source, struct shard *shard, const uint8_t *buf,
-                        uint32_t len, uint32_t source_id, uint64_t position)
+/* Returns the worker the event went to (its batch is shard->open[w]). */
+static uint32_t shard_event(struct sl_source_runner *source, struct shard *shard,
+                            const uint8_t *buf, uint32_t len, uint32_t source_id,
+                            uint64_t position)
 {
     uint32_t w = event_worker(source->run, buf);
     if (!shard->open[w])
-        shard->open[w] = shard_batch(source);
+        shard->open[w] = shard_batch(source, w);
     if (sl_batch_append(shard->open[w], buf, len, source_id, position) == 0)
-        return;
+        return w;
     shard_push(source, w, shard->open[w]);
-    shard->open[w] = shard_batch(source);
+    shard->open[w] = shard_batch(source, w);
     /* frames are capped below the arena size */
     SL_ASSERT(sl_batch_append(shard->open[w], buf, len, source_id, position) == 0);
+    return w;
 }
 
 static void shard_flush(struct sl_source_runner *source, struct shard *shard)
@@ -96,7 +106,7 @@ static void shard_end(struct sl_source_runner *source, struct shard *shard)
 {
     shard_flush(source, shard);
     for (uint32_t w = 0; w < source->run->job->workers; w++) {
-        struct sl_batch *batch = shard_batch(source);
+        struct sl_batch *batch = shard_batch(source, w);
         SL_ASSERT(sl_batch_add_control(batch, SL_CTRL_END_OF_STREAM, source->node, 0) == 0);
         shard_push(source, w, batch);
     }
@@ -182,6 +192,58 @@ static void drain_errors(struct sl_source_runner *source, struct shard *shard)
     }
 }
 
+/* ---- acks ---- */
+
+static void acks_advance(struct sl_source_runner *source, bool force)
+{
+    uint64_t done[SL_JOB_WORKERS_MAX];
+    for (uint32_t w = 0; w < source->run->job->workers; w++)
+        /* acquire: pairs with the worker's release store in ack_advance() */
+        done[w] = atomic_load_explicit(&source->done[w].tag, memory_order_acquire);
+    sl_source_acks_advance(source->acks, done, force);
+}
+
+/* Records an ack-mode connection's event that just went to worker w. A
+ * full record pool: hand on the open batches and wait for completions. */
+static void acks_note(struct sl_source_runner *source, struct shard *shard, uint32_t w,
+                      const struct sl_batch_entry *entry)
+{
+    uint64_t tag = shard->open[w]->tag;
+    while (sl_source_acks_note(source->acks, entry->source_id, entry->position, w, tag) ==
+           -EAGAIN) {
+        shard_flush(source, shard);
+        acks_advance(source, true);
+        nap();
+    }
+}
+
+/* One ingest batch: its events sharded, their ack records noted. */
+static bool ingest_batch(struct sl_source_runner *source, struct shard *shard,
+                         struct sl_batch *batch)
+{
+    bool end = false;
+    uint64_t events = 0;
+    if (source->acks)
+        sl_source_acks_announced(source->acks); /* every connection of this batch is known */
+    for (uint32_t i = 0; i < sl_batch_entry_count(batch); i++) {
+        struct sl_batch_entry *entry = sl_batch_entry_at(batch, i);
+        if (entry->kind == SL_CTRL_END_OF_STREAM)
+            end = true;
+        if (entry->kind != SL_ENTRY_EVENT)
+            continue;
+        uint32_t w = shard_event(source, shard, sl_batch_event_data(batch, entry), entry->len,
+                                 entry->source_id, entry->position);
+        if (source->acks)
+            acks_note(source, shard, w, entry);
+        events++;
+    }
+    shard_flush(source, shard);
+    /* relaxed: statistics */
+    atomic_fetch_add_explicit(&source->events, events, memory_order_relaxed);
+    sl_pool_return(batch, 0);
+    return end;
+}
+
 static int ingest_run(struct sl_source_runner *source)
 {
     struct sl_ingest *ingest = source->impl;
@@ -196,27 +258,16 @@ static int ingest_run(struct sl_source_runner *source)
     for (bool end = false; !end;) {
         void *item;
         drain_errors(source, &shard);
+        if (source->acks)
+            acks_advance(source, false);
         if (sl_ring_pop(in, &item) != 0) {
             shard_flush(source, &shard);
+            if (source->acks)
+                sl_source_acks_announced(source->acks); /* ends of idle connections */
             nap();
             continue;
         }
-        struct sl_batch *batch = item;
-        uint64_t events = 0;
-        for (uint32_t i = 0; i < sl_batch_entry_count(batch); i++) {
-            struct sl_batch_entry *entry = sl_batch_entry_at(batch, i);
-            if (entry->kind == SL_CTRL_END_OF_STREAM)
-                end = true;
-            if (entry->kind != SL_ENTRY_EVENT)
-                continue;
-            shard_event(source, &shard, sl_batch_event_data(batch, entry), entry->len,
-                        entry->source_id, entry->position);
-            events++;
-        }
-        shard_flush(source, &shard);
-        /* relaxed: statistics */
-        atomic_fetch_add_explicit(&source->events, events, memory_order_relaxed);
-        sl_pool_return(batch, 0);
+        end = ingest_batch(source, &shard, item);
     }
     pthread_join(io, NULL);
     drain_errors(source, &shard); /* what the io thread reported last */
@@ -228,6 +279,7 @@ static void ingest_stop(struct sl_source_runner *source) { sl_ingest_stop(source
 
 static void ingest_destroy(struct sl_source_runner *source)
 {
+    sl_source_acks_destroy(source->acks);
     sl_ingest_destroy(source->impl);
     void *item;
     while (sl_ring_pop(source->errors, &item) == 0)
@@ -277,6 +329,14 @@ static int ingest_init(struct sl_source_runner *source, char *err, size_t err_le
         long long v;
         if (connections && sl_opt_parse_int(connections->value, &v) == 0 && v > 0)
             config.connections_max = (uint32_t)v;
+        struct sl_conf *ack = sl_conf_get(node->conf, "ack");
+        if (ack)
+            sl_opt_parse_bool(ack->value, &config.ack);
+        struct sl_conf *drain = sl_conf_get(node->conf, "drain_timeout");
+        uint64_t drain_us;
+        if (drain && sl_opt_parse_duration(drain->value, &drain_us) == 0)
+            config.drain_timeout_ms = (uint32_t)(drain_us / 1000 < UINT32_MAX ? drain_us / 1000
+                                                                              : UINT32_MAX);
     } else {
         config.source = SL_INGEST_FILE;
         config.path = sl_conf_get(node->conf, "path")->value;
@@ -288,6 +348,12 @@ static int ingest_init(struct sl_source_runner *source, char *err, size_t err_le
     if (rc)
         return rc;
     source->impl = ingest;
+    source->destroy_fn = ingest_destroy;
+    if (config.ack && sl_source_acks_create(sl_ingest_ack_ring(ingest), config.connections_max,
+                                            SL_RUN_ACK_RECORDS, &source->acks)) {
+        snprintf(err, err_len, "%s: cannot allocate its ack state", node->name);
+        return -ENOMEM;
+    }
     source->run_fn = ingest_run;
     source->stop_fn = ingest_stop;
     source->destroy_fn = ingest_destroy;

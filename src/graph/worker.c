@@ -10,6 +10,11 @@
  * port buffers are sized at start (a node emits at most once per port per
  * input event), events operators make live in the worker's arena for the
  * round.
+ *
+ * Acks (run.h): sink batches carry the round number in their tag; a round
+ * of an acked input waits in a FIFO until every sink has written its
+ * batches, then its input batch's tag is published to the source
+ * (done tags, in round order).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -179,8 +184,11 @@ static struct sl_batch *sink_batch_get(struct sl_worker *worker)
     return batch;
 }
 
-static void sink_push(struct sl_worker *worker, uint32_t node, struct sl_batch *batch)
+/* last: the round's last batch to this sink (see run.h on tags) */
+static void sink_push(struct sl_worker *worker, uint32_t node, struct sl_batch *batch, bool last)
 {
+    batch->tag = worker->round << 1 | (last ? 1u : 0u);
+    worker->sink_round[node] = worker->round;
     while (sl_ring_push(worker->sink_rings[node], batch) == -EAGAIN)
         idle_sleep();
 }
@@ -192,7 +200,7 @@ static void sink_append(struct sl_worker *worker, uint32_t node, const struct sl
         batch = worker->sink_open[node] = sink_batch_get(worker);
     if (sl_batch_append(batch, ev->buf, ev->len, ev->source_id, ev->position) == 0)
         return;
-    sink_push(worker, node, batch);
+    sink_push(worker, node, batch, false);
     batch = worker->sink_open[node] = sink_batch_get(worker);
     /* frames are capped below the arena size at the sources */
     SL_ASSERT(sl_batch_append(batch, ev->buf, ev->len, ev->source_id, ev->position) == 0);
@@ -269,11 +277,57 @@ static void round_reset(struct sl_worker *worker)
     worker->arena_used = 0;
 }
 
+/* ---- acks ---- */
+
+/* Publishes the tags of the rounds whose sink batches are all written. */
+static void ack_advance(struct sl_worker *worker)
+{
+    if (worker->pending_count == 0)
+        return;
+    struct sl_run *run = worker->run;
+    uint64_t frontier = worker->round;
+    for (uint32_t k = 0; k < run->sink_count; k++) {
+        /* acquire: pairs with the sink's release store after write() */
+        uint64_t written = atomic_load_explicit(&run->sinks[k].written[worker->id],
+                                                memory_order_acquire);
+        if (written < worker->sink_round[run->sinks[k].node] && written < frontier)
+            frontier = written; /* batches of later rounds to this sink are unwritten */
+    }
+    while (worker->pending_count > 0) {
+        struct sl_round_pending *p = &worker->pending[worker->pending_head];
+        if (p->round > frontier)
+            break;
+        struct sl_source_runner *source = &run->sources[worker->inputs[p->input].source];
+        /* release: pairs with the source's acquire load; carries the
+         * sinks' writes (acquired above) along */
+        atomic_store_explicit(&source->done[worker->id].tag, p->tag, memory_order_release);
+        worker->pending_head = (worker->pending_head + 1) % SL_RUN_ROUNDS_PENDING;
+        worker->pending_count--;
+    }
+}
+
+/* Queues the finished round of an acked input (waits while the FIFO is
+ * full: the sinks are behind). */
+static void ack_round(struct sl_worker *worker, uint32_t input, uint64_t tag)
+{
+    while (worker->pending_count == SL_RUN_ROUNDS_PENDING) {
+        ack_advance(worker);
+        if (worker->pending_count == SL_RUN_ROUNDS_PENDING)
+            idle_sleep();
+    }
+    uint32_t i = (worker->pending_head + worker->pending_count) % SL_RUN_ROUNDS_PENDING;
+    worker->pending[i] = (struct sl_round_pending){.round = worker->round, .tag = tag,
+                                                   .input = input};
+    worker->pending_count++;
+    ack_advance(worker);
+}
+
 /* One input batch through the graph; returns true at end of stream. */
 static bool run_round(struct sl_worker *worker, struct sl_worker_input *input,
                       struct sl_batch *batch)
 {
     struct sl_job *job = worker->run->job;
+    worker->round++;
     round_reset(worker);
     bool eos = load_source(worker, batch, input->node);
     for (uint32_t k = 0; k < job->node_count; k++) {
@@ -283,12 +337,15 @@ static bool run_round(struct sl_worker *worker, struct sl_worker_input *input,
     }
     for (uint32_t i = 0; i < job->node_count; i++) {
         if (worker->sink_open[i]) {
-            sink_push(worker, i, worker->sink_open[i]);
+            sink_push(worker, i, worker->sink_open[i], true);
             worker->sink_open[i] = NULL;
         }
     }
+    uint64_t tag = batch->tag;
     /* the sinks hold copies: the input batch can go home now */
     sl_pool_return(batch, input->returner);
+    if (input->acked)
+        ack_round(worker, (uint32_t)(input - worker->inputs), tag);
     return eos;
 }
 
@@ -300,7 +357,7 @@ static void send_end_of_stream(struct sl_worker *worker)
             continue;
         struct sl_batch *batch = sink_batch_get(worker);
         SL_ASSERT(sl_batch_add_control(batch, SL_CTRL_END_OF_STREAM, worker->id, 0) == 0);
-        sink_push(worker, i, batch);
+        sink_push(worker, i, batch, true);
     }
 }
 
@@ -331,8 +388,10 @@ void *sl_worker_main(void *arg)
                 open--;
             }
         }
-        if (!busy)
+        if (!busy) {
+            ack_advance(worker); /* sinks may have written since */
             idle_sleep();
+        }
     }
     send_end_of_stream(worker);
     return NULL;

@@ -31,6 +31,7 @@ void sl_ingest_config_default(struct sl_ingest_config *config)
         .source_id = 1,
         .listen_host = "127.0.0.1",
         .connections_max = 4096,
+        .drain_timeout_ms = 5000,
         .bufring_entries = 1024,
         .buf_bytes = 16384,
         .follow_interval_ms = 100,
@@ -66,6 +67,9 @@ uint64_t sl_ingest_memory_bound(const struct sl_ingest_config *config)
     uint64_t source;
     if (c->source == SL_INGEST_TCP)
         source = sl_tcp_memory_bound(c) + (uint64_t)c->connections_max * partial;
+    if (c->source == SL_INGEST_TCP && c->ack)
+        source += (uint64_t)c->connections_max * sizeof(struct sl_ingest_ack) +
+                  sl_ring_bytes(2 * c->connections_max);
     else
         source = (uint64_t)c->read_bytes + partial;
     return pool + rings + transcoder + uring + source;
@@ -184,6 +188,7 @@ static void sl_ingest_commit(struct sl_stream *stream, size_t size, uint64_t off
     sl_batch_commit(batch, (uint32_t)size, tcp ? stream->conn_id : ingest->config.source_id,
                     tcp ? stream->seq : offset);
     stream->seq++;
+    stream->committed_end = stream->seq;
     ingest->stats.events++;
 }
 
@@ -405,18 +410,51 @@ void sl_ingest_stop(struct sl_ingest *ingest)
     (void)n; /* EAGAIN: the counter is already non-zero, a wake-up is pending */
 }
 
-/* Stops taking input: cancels the wake read and the source's operations;
- * the loop ends once every operation has completed. */
+/* Stops taking input: cancels the source's operations; the loop ends once
+ * every operation has completed. */
 static void sl_ingest_begin_stop(struct sl_ingest *ingest)
 {
     if (ingest->stopping)
         return;
     ingest->stopping = true;
-    sl_ingest_cancel(ingest, sl_uring_tag(SL_OP_WAKE, 0, 0));
+    ingest->draining = true;
     if (ingest->config.source == SL_INGEST_TCP)
         sl_tcp_stop(ingest);
     else
         sl_file_stop(ingest);
+}
+
+/* A stop request: the file stops at once; TCP stops accepting and keeps
+ * reading open connections to EOF, until the drain deadline at most. */
+static void sl_ingest_begin_drain(struct sl_ingest *ingest)
+{
+    if (ingest->draining)
+        return;
+    ingest->draining = true;
+    sl_ingest_cancel(ingest, sl_uring_tag(SL_OP_WAKE, 0, 0));
+    if (ingest->config.source != SL_INGEST_TCP) {
+        sl_ingest_begin_stop(ingest);
+        return;
+    }
+    ingest->drain_deadline_ns = sl_now_ns() + (uint64_t)ingest->config.drain_timeout_ms * 1000000u;
+    sl_tcp_begin_drain(ingest);
+}
+
+/* Draining TCP: the hard stop once every connection is closed or the
+ * deadline has passed. Returns ns until the deadline (UINT64_MAX: none). */
+static uint64_t sl_ingest_drain_due(struct sl_ingest *ingest)
+{
+    if (!ingest->draining || ingest->stopping)
+        return UINT64_MAX;
+    uint64_t now = sl_now_ns();
+    if (sl_tcp_open_count(ingest) == 0 || now >= ingest->drain_deadline_ns) {
+        if (sl_tcp_open_count(ingest) > 0)
+            sl_log(SL_LOG_WARN, "ingest: drain timeout: %u connection(s) still open are cut",
+                   sl_tcp_open_count(ingest));
+        sl_ingest_begin_stop(ingest);
+        return UINT64_MAX;
+    }
+    return ingest->drain_deadline_ns - now;
 }
 
 static void sl_ingest_dispatch(struct sl_ingest *ingest, uint64_t tag, int res, uint32_t flags)
@@ -428,8 +466,8 @@ static void sl_ingest_dispatch(struct sl_ingest *ingest, uint64_t tag, int res, 
     case SL_OP_WAKE:
         /* relaxed: see sl_ingest_stop() */
         if (atomic_load_explicit(&ingest->stop_requested, memory_order_relaxed))
-            sl_ingest_begin_stop(ingest);
-        else if (!ingest->stopping)
+            sl_ingest_begin_drain(ingest);
+        else if (!ingest->draining)
             sl_ingest_arm_wake(ingest);
         break;
     case SL_OP_CANCEL:
@@ -511,17 +549,26 @@ int sl_ingest_run(struct sl_ingest *ingest)
     int rc = sl_ingest_setup(ingest);
     if (rc < 0)
         return rc;
+    bool tcp = ingest->config.source == SL_INGEST_TCP;
     while (!(ingest->stopping && ingest->inflight == 0)) {
         uint64_t timeout = sl_ingest_flush_due(ingest);
         if (ingest->blocked || ingest->held != NULL)
             timeout = timeout < SL_INGEST_POLL_NS ? timeout : SL_INGEST_POLL_NS;
+        if (tcp) {
+            uint64_t ack = sl_tcp_ack_tick(ingest);
+            uint64_t drain = sl_ingest_drain_due(ingest);
+            if (ingest->stopping && ingest->inflight == 0)
+                break; /* the drain just ended with nothing in flight */
+            timeout = timeout < ack ? timeout : ack;
+            timeout = timeout < drain ? timeout : drain;
+        }
         sl_ingest_poll(ingest, timeout);
         if (ingest->config.source == SL_INGEST_TCP)
             sl_bufring_publish(&ingest->tcp.bufring);
         if (!ingest->blocked || sl_ingest_unblock(ingest))
             sl_ingest_resume(ingest);
-        if (ingest->config.source == SL_INGEST_FILE && ingest->file.done)
-            sl_ingest_begin_stop(ingest);
+        if (!tcp && ingest->file.done)
+            sl_ingest_begin_drain(ingest);
     }
     if (ingest->config.source == SL_INGEST_TCP)
         sl_tcp_drain(ingest);
@@ -592,6 +639,8 @@ int sl_ingest_create(const struct sl_ingest_config *config, struct sl_ingest **i
     }
     rc = config->source == SL_INGEST_TCP ? sl_tcp_listen(ingest, err, err_len)
                                          : sl_file_open(ingest, err, err_len);
+    if (rc == 0 && config->source == SL_INGEST_TCP && config->ack)
+        rc = sl_tcp_ack_create(ingest, err, err_len);
     if (rc < 0)
         goto fail;
     *ingest_out = ingest;
@@ -602,6 +651,8 @@ fail:
 }
 
 uint16_t sl_ingest_port(const struct sl_ingest *ingest) { return ingest->tcp.port; }
+
+struct sl_ring *sl_ingest_ack_ring(struct sl_ingest *ingest) { return ingest->tcp.ack_ring; }
 
 struct sl_ring *sl_ingest_ring(struct sl_ingest *ingest, uint32_t i)
 {

@@ -27,6 +27,25 @@
  *     source_id = config.source_id, after all of that consumer's events;
  *     nothing follows it.
  *
+ * Stop (TCP): sl_ingest_stop() stops accepting connections but keeps
+ * reading every open one until the peer's EOF (half-close or close) or
+ * until config.drain_timeout_ms has passed; then every complete frame is
+ * delivered, a frame cut short is reported as truncated, and the stream
+ * ends. So a client that wrote and half-closed before the stop loses
+ * nothing, even if its bytes were still in the socket buffer.
+ *
+ * Ack mode (TCP, config.ack; wire format in docs/tcp-ack.md): a client that
+ * opens with SL_INGEST_ACK_HELLO gets cumulative acks. Its frames after the
+ * hello are numbered from 0 as usual. The io thread announces the
+ * connection to the consumer on sl_ingest_ack_ring() with its
+ * struct sl_ingest_ack before any of its events enters a batch, and
+ * announces its end (total, good_end) there before its last events are
+ * handed on; the consumer publishes `handled` as frames get fully handled
+ * and sets `released` when it is done with the connection; the io thread
+ * sends `handled` to the client (coalesced) and, once released, the final
+ * value, then closes. On a source without ack the hello closes the
+ * connection with an error report.
+ *
  * Consumers: consumer i pops batches from sl_ingest_ring(ingest, i) and,
  * done with one, gives it back with sl_pool_return(batch, i). Batches are
  * dealt round-robin, or by config.route when set (the hook the graph uses
@@ -46,6 +65,7 @@
 #ifndef SL_IO_INGEST_H
 #define SL_IO_INGEST_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +77,8 @@
 
 #define SL_INGEST_CONSUMERS_MAX 64u
 #define SL_INGEST_CONNECTIONS_MAX 65536u
+#define SL_INGEST_ACK_HELLO "SLACK\0\0\1" /* a client's first 8 bytes: ack mode, version 1 */
+#define SL_INGEST_ACK_HELLO_BYTES 8u
 
 enum sl_ingest_source { SL_INGEST_TCP, SL_INGEST_FILE };
 enum sl_ingest_framing { SL_INGEST_FB, SL_INGEST_JSONL };
@@ -85,6 +107,8 @@ struct sl_ingest_config {
     uint32_t bufring_entries;      /* provided buffers, a power of two <= 32768 */
     uint32_t buf_bytes;            /* bytes per provided buffer / per fallback recv buffer */
     bool force_fallback;           /* use single-shot accept/recv even when multishot works */
+    bool ack;                      /* clients may ask for ack mode (docs/tcp-ack.md) */
+    uint32_t drain_timeout_ms;     /* after a stop: read open connections this long at most */
 
     /* file */
     const char *path;
@@ -126,9 +150,28 @@ struct sl_ingest_stats {
 
 struct sl_ingest;
 
+/* One ack-mode connection as the io thread and the consumer share it (one
+ * per connection slot). The io thread writes conn_id before announcing the
+ * connection and total/good_end before announcing its end, each published
+ * by the release of the ring push; it writes them again for a new
+ * connection on the slot only after it has seen `released`. */
+struct sl_ingest_ack {
+    uint32_t slot;                /* the connection slot; fixed */
+    uint32_t conn_id;             /* entry->source_id of its events */
+    uint64_t total;               /* at its end: frames to acknowledge (seq numbers used) */
+    uint64_t good_end;            /* at its end: 1 + seq of its last event put in a batch, or 0 */
+    /* consumer -> io thread: frames 0..handled-1 fully handled; release
+     * store by the consumer, acquire load by the io thread before send() */
+    _Atomic uint64_t handled;
+    /* consumer -> io thread: done with the connection (handled == total,
+     * the consumer never touches the cell again); release/acquire pair */
+    _Atomic bool released;
+};
+
 /* Fills config with defaults (TCP on 127.0.0.1:0, fb, 1 consumer, 1 MiB
  * frames, 64 batches of 1024 events / 2 MiB, 1 ms flush, 1024 provided
- * buffers of 16 KiB, 4096 connections, 1 MiB file reads, 100 ms follow). */
+ * buffers of 16 KiB, 4096 connections, no ack, 5 s drain, 1 MiB file
+ * reads, 100 ms follow). */
 void sl_ingest_config_default(struct sl_ingest_config *config);
 
 /* Upper bound in bytes of the memory the ingestion data path allocates for
@@ -153,6 +196,12 @@ void sl_ingest_stop(struct sl_ingest *ingest);
 
 /* The bound port (TCP); valid after sl_ingest_create(). */
 uint16_t sl_ingest_port(const struct sl_ingest *ingest);
+
+/* With config.ack: the ring of ack-mode announcements (struct sl_ingest_ack
+ * pointers; a slot's first item announces a connection, its next the end of
+ * it, alternating). Consumer 0 is its only popper; it never fills. NULL
+ * without config.ack. */
+struct sl_ring *sl_ingest_ack_ring(struct sl_ingest *ingest);
 
 /* Consumer i's ring (i < config.consumers); consumer i is its only popper. */
 struct sl_ring *sl_ingest_ring(struct sl_ingest *ingest, uint32_t i);

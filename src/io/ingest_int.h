@@ -37,10 +37,18 @@ struct sl_stream {
     };
     uint32_t conn_id; /* TCP connection id; 0 for the file */
     uint64_t seq;     /* sequence number of the next frame or line */
+    uint64_t committed_end; /* 1 + seq of the last event put in a batch, 0 before one */
     const char *peer; /* for error reports */
 };
 
 #define SL_BID_NONE UINT32_MAX
+
+/* What a connection's first bytes said (ack-mode hello, docs/tcp-ack.md). */
+enum sl_hello {
+    SL_HELLO_PENDING = 0, /* fewer than 8 bytes seen, all matching the hello */
+    SL_HELLO_NONE,        /* a plain connection */
+    SL_HELLO_ACK,         /* ack mode */
+};
 
 /* A TCP connection slot. */
 struct sl_conn {
@@ -61,6 +69,16 @@ struct sl_conn {
     uint32_t buf_len;
     struct sl_stream stream;
     char peer[48];      /* "ADDR:PORT" */
+    /* ack mode */
+    uint8_t hello;      /* enum sl_hello */
+    uint8_t hello_len;  /* leading bytes matching the hello, taken from the pending data */
+    uint8_t hello_fed;  /* of those, fed to the stream after all (not a hello) */
+    bool ack_closing;   /* its end was announced: waits for `released`, then closes */
+    bool ack_dead;      /* sending an ack failed: no more sends */
+    bool ack_final;     /* released: the final count is queued; close once it is sent */
+    uint8_t ack_off;    /* bytes of ack_buf sent; 8: nothing pending */
+    uint8_t ack_buf[8]; /* the count being sent, little-endian */
+    uint64_t ack_sent;  /* the last count queued in ack_buf */
 };
 
 struct sl_tcp {
@@ -79,6 +97,10 @@ struct sl_tcp {
     uint32_t *pend_off;         /* per buffer id: first unconsumed byte */
     uint32_t *pend_len;         /* per buffer id: bytes received */
     uint32_t bufs_out;          /* provided buffers held by connections */
+    struct sl_ingest_ack *acks; /* config.ack: one per slot, shared with the consumer */
+    struct sl_ring *ack_ring;   /* config.ack: announcements to the consumer */
+    uint32_t ack_conns;         /* open connections in ack mode */
+    uint64_t ack_next_ns;       /* when sl_tcp_ack_tick() next looks at them */
 };
 
 struct sl_file {
@@ -111,7 +133,9 @@ struct sl_ingest {
     int wake_fd;             /* eventfd */
     uint64_t wake_value;     /* read target */
     atomic_bool stop_requested;
-    bool stopping;
+    bool draining;           /* stop requested: no new connections, reading to EOF */
+    uint64_t drain_deadline_ns; /* draining: when reading stops regardless */
+    bool stopping;           /* reading stops: every operation is being cancelled */
     uint32_t inflight;       /* submitted operations whose final completion is pending */
 
     struct sl_fb_json json;  /* jsonl transcoder */
@@ -148,6 +172,13 @@ int sl_tcp_start(struct sl_ingest *ingest);
 void sl_tcp_complete(struct sl_ingest *ingest, uint64_t tag, int res, uint32_t flags);
 void sl_tcp_resume(struct sl_ingest *ingest);
 bool sl_tcp_has_waiters(const struct sl_ingest *ingest);
+void sl_tcp_begin_drain(struct sl_ingest *ingest);
+/* Connections open (ack-mode ones waiting for their final ack included). */
+uint32_t sl_tcp_open_count(const struct sl_ingest *ingest);
+/* Sends due acks and closes released ack-mode connections; returns ns
+ * until it wants to run again, UINT64_MAX when no connection is in ack mode. */
+uint64_t sl_tcp_ack_tick(struct sl_ingest *ingest);
+int sl_tcp_ack_create(struct sl_ingest *ingest, char *err, size_t err_len);
 void sl_tcp_stop(struct sl_ingest *ingest);
 void sl_tcp_drain(struct sl_ingest *ingest);
 void sl_tcp_fini(struct sl_ingest *ingest);
