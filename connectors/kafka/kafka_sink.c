@@ -1,0 +1,880 @@
+/* kafka_sink.c - the kafka sink: an idempotent librdkafka producer (acks=all)
+ * that writes each event as one Kafka message and returns from write() only
+ * when every message of the batch has its delivery report.
+ *
+ * Message mapping:
+ *   value      raw: the event as an unprefixed FlatBuffer (the `raw` framing,
+ *              converted with sl_fb_prefixed_to_raw so that alignment holds;
+ *              `flatc -b`, `sluice decode --framing raw` read it);
+ *              json: the event as one JSON object (sl_fb_to_json)
+ *   key        the `key` expression's value (string, or int as decimal text),
+ *              else the envelope key; absent: a null key (random partition)
+ *   partition  murmur2 of the key, as Kafka's Java client (murmur2_random)
+ *   timestamp  envelope ts, µs -> ms (none: the produce time)
+ *   headers    the envelope headers, in order
+ *
+ * Delivery: messages are produced with RD_KAFKA_MSG_F_COPY from a reusable
+ * staging buffer; a full local queue is backpressure (poll, retry). A message
+ * that finally fails (after librdkafka's retries, message.timeout.ms) or that
+ * cannot be produced at all (over message.max.bytes, no JSON form, no topic)
+ * is produced to the dead-letter topic with the headers sluice.error.reason
+ * and sluice.error.topic; a message over message.max.bytes keeps its key and
+ * headers but not its value there (this producer cannot send it anywhere)
+ * and says its size in sluice.error.value_bytes. When a dead letter fails
+ * too, write() fails: nothing is dropped silently.
+ *
+ * Threading: one instance per sink node, touched only by its sink thread;
+ * librdkafka's callbacks run inside rd_kafka_poll()/rd_kafka_flush() on
+ * that same thread, so the counters below need no atomics. */
+#include <errno.h>
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/assert.h"
+#include "core/batch.h"
+#include "core/log.h"
+#include "expr/expr.h"
+#include "fb/fb.h"
+#include "mock_cluster.h"
+#include "sl/connector.h"
+
+#define KAFKA_WAIT_MARGIN_MS 10000   /* beyond message.timeout.ms for a delivery report */
+#define KAFKA_POLL_SLICE_MS 100      /* one wait of the delivery loop */
+#define KAFKA_TOPIC_BYTES_MAX 249    /* Kafka's limit on a topic name */
+#define KAFKA_BOOTSTRAP_BYTES 1024   /* embedded cluster's bootstrap list */
+#define KAFKA_REASON_BYTES 512       /* text of a dead letter's reason */
+#define KAFKA_CONF_MAX 64            /* our settings plus the kafka map */
+#define KAFKA_CLOSE_TIMEOUT_MS 30000 /* close(): flush bound */
+#define KAFKA_FIXED_VUS 8            /* produceva entries besides headers */
+
+/* msg_opaque of each message: what a failed delivery report means. */
+#define KAFKA_MSG_EVENT ((void *)(uintptr_t)1)       /* an event: dead-letter it */
+#define KAFKA_MSG_DEAD_LETTER ((void *)(uintptr_t)2) /* a dead letter: the sink fails */
+
+static const struct sl_option kafka_sink_options[] = {
+    {"brokers", SL_OPT_STRING, NULL, true, NULL,
+     "bootstrap servers \"host:port,host:port\", or \"embedded\": the in-process development "
+     "cluster (librdkafka's mock; topics auto-created with 4 partitions)"},
+    {"topic", SL_OPT_STRING, NULL, false, NULL,
+     "topic every event goes to (give this or topic_expr)"},
+    {"topic_expr", SL_OPT_EXPR, NULL, false, NULL,
+     "expression giving each event's topic, a string (give this or topic); an event without "
+     "one goes to dead_letter_topic"},
+    {"key", SL_OPT_EXPR, NULL, false, NULL,
+     "expression giving the message key (string, or int as decimal text); default: the "
+     "envelope key; absent: a null key"},
+    {"format", SL_OPT_ENUM, "raw", false, "raw|json",
+     "message value: raw: the event as an unprefixed FlatBuffer (flatc -b reads it); json: the "
+     "event as one JSON object"},
+    {"partitioner", SL_OPT_ENUM, "murmur2", false,
+     "murmur2|consistent_random|fnv1a_random|random",
+     "murmur2: partition (murmur2(key) & 0x7fffffff) % partitions, as Kafka's Java client "
+     "(librdkafka murmur2_random; keyless messages go to a random partition)"},
+    {"linger", SL_OPT_DURATION, "5ms", false, NULL,
+     "how long the producer waits to fill a message set (linger.ms); the end of each batch "
+     "is sent at once"},
+    {"batch_bytes", SL_OPT_SIZE, "1000000", false, NULL,
+     "largest message set sent to one partition (batch.size)"},
+    {"compression", SL_OPT_ENUM, "none", false, "none|gzip|snappy|lz4|zstd",
+     "compression of message sets (compression.codec)"},
+    {"delivery_timeout", SL_OPT_DURATION, "120s", false, NULL,
+     "how long a message is retried before it counts as failed and is dead-lettered "
+     "(message.timeout.ms)"},
+    {"dead_letter_topic", SL_OPT_STRING, NULL, false, NULL,
+     "topic for messages that cannot be delivered, with headers sluice.error.reason and "
+     "sluice.error.topic; default: <topic>.dlq (with topic_expr: the message's topic + .dlq)"},
+    {"kafka", SL_OPT_MAP, NULL, false, NULL,
+     "librdkafka settings passed through verbatim (security.protocol, sasl.*, ssl.*, ...); "
+     "applied last, so they win over the settings above"},
+    {NULL, 0, NULL, false, NULL, NULL},
+};
+
+/* What compile() makes; read-only afterwards, shared with the sink thread. */
+struct kafka_sink_plan {
+    char *brokers;               /* owned: bootstrap list, or "embedded" */
+    bool embedded;               /* brokers: embedded */
+    char *topic;                 /* owned: the fixed topic, or NULL with topic_expr */
+    struct sl_expr *topic_expr;  /* owned, or NULL */
+    struct sl_expr *key_expr;    /* owned, or NULL: the envelope key */
+    bool json;                   /* format: json */
+    char *dead_letter_topic;     /* owned, or NULL: <message topic>.dlq */
+    uint32_t conf_count;         /* librdkafka settings, applied in order */
+    char *conf_names[KAFKA_CONF_MAX];  /* owned */
+    char *conf_values[KAFKA_CONF_MAX]; /* owned */
+};
+
+/* A message to produce to the dead-letter topic; owned copies, made on the
+ * failure path only. */
+struct kafka_letter {
+    char *topic;                 /* the topic the message was for ("" when none) */
+    char *dead_letter_topic;     /* where it goes */
+    void *key;                   /* or NULL */
+    size_t key_len;
+    void *value;                 /* or NULL when left out */
+    size_t value_len;
+    size_t value_bytes;          /* the original value's size */
+    rd_kafka_headers_t *headers; /* the message's own headers, or NULL */
+    int64_t ts_ms;               /* 0: produce time */
+    char reason[KAFKA_REASON_BYTES];
+};
+
+/* One sink instance; owned and touched by its sink thread only. */
+struct kafka_sink {
+    const struct kafka_sink_plan *plan;
+    const struct sl_fb_schemas *schemas;
+    const char *node_name;
+    rd_kafka_t *rk;
+    bool embedded_held;          /* holds a reference on the embedded cluster */
+    int64_t wait_ms;             /* bound on one batch's delivery: timeout + margin */
+    int64_t deadline_ms;         /* of the current write() (CLOCK_MONOTONIC) */
+    uint16_t voff_key, voff_ts, voff_headers, voff_header_key, voff_header_value;
+    uint8_t *staging;            /* the current event in the raw framing */
+    size_t staging_cap;          /* bytes */
+    struct sl_fb_json json;      /* format json: transcoder, reused */
+    rd_kafka_vu_t *vus;          /* produceva arguments, reused */
+    size_t vus_cap;
+    char key_text[24];           /* an int key as decimal text */
+    char topic_text[KAFKA_TOPIC_BYTES_MAX + 1]; /* topic_expr's value, NUL-terminated */
+    uint64_t outstanding;        /* produced, delivery report pending */
+    struct kafka_letter *letters; /* awaiting their produce to the dead-letter topic */
+    uint32_t letter_count, letter_cap;
+    char fatal[KAFKA_REASON_BYTES]; /* why the sink cannot go on ("" while healthy) */
+    uint64_t delivered;          /* events delivered to their topic */
+    uint64_t dead_lettered;      /* dead letters delivered */
+    struct sl_log_limit log_limit;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- compile ---- */
+
+static void kafka_sink_plan_free(void *plan)
+{
+    struct kafka_sink_plan *kplan = plan;
+    if (!kplan)
+        return;
+    free(kplan->brokers);
+    free(kplan->topic);
+    sl_expr_destroy(kplan->topic_expr);
+    sl_expr_destroy(kplan->key_expr);
+    free(kplan->dead_letter_topic);
+    for (uint32_t i = 0; i < kplan->conf_count; i++) {
+        free(kplan->conf_names[i]);
+        free(kplan->conf_values[i]);
+    }
+    free(kplan);
+}
+
+/* Appends one librdkafka setting; false when the table is full. */
+static bool plan_conf_add(struct kafka_sink_plan *plan, const char *name, const char *value)
+{
+    if (plan->conf_count == KAFKA_CONF_MAX)
+        return false;
+    plan->conf_names[plan->conf_count] = strdup(name);
+    plan->conf_values[plan->conf_count] = strdup(value);
+    SL_ASSERT(plan->conf_names[plan->conf_count] && plan->conf_values[plan->conf_count]);
+    plan->conf_count++;
+    return true;
+}
+
+/* Our settings as librdkafka properties (the kafka map comes after them). */
+static void plan_conf_ours(struct sl_op_compile *c, struct kafka_sink_plan *plan)
+{
+    char text[64];
+    const char *partitioner = sl_op_string(c, "partitioner");
+    plan_conf_add(plan, "enable.idempotence", "true");
+    plan_conf_add(plan, "acks", "all");
+    plan_conf_add(plan, "partitioner",
+                  strcmp(partitioner, "murmur2") == 0 ? "murmur2_random" : partitioner);
+    snprintf(text, sizeof(text), "%.3f", (double)sl_op_int(c, "linger") / 1000.0);
+    plan_conf_add(plan, "linger.ms", text);
+    snprintf(text, sizeof(text), "%lld", sl_op_int(c, "batch_bytes"));
+    plan_conf_add(plan, "batch.size", text);
+    plan_conf_add(plan, "compression.codec", sl_op_string(c, "compression"));
+    snprintf(text, sizeof(text), "%lld", sl_op_int(c, "delivery_timeout") / 1000);
+    plan_conf_add(plan, "message.timeout.ms", text);
+}
+
+/* Checks every setting against librdkafka itself (so a misspelt kafka.*
+ * name or a bad value is reported at its place in the job file) and keeps
+ * them in the plan. Returns 0 or -EINVAL (reported). */
+static int plan_conf(struct sl_op_compile *c, struct kafka_sink_plan *plan)
+{
+    char errstr[512];
+    int rc = 0;
+    plan_conf_ours(c, plan);
+    uint32_t ours = plan->conf_count;
+    uint32_t n = sl_op_map_count(c, "kafka");
+    for (uint32_t i = 0; i < n; i++) {
+        const char *value = sl_op_map_value(c, "kafka", i);
+        if (!plan_conf_add(plan, sl_op_map_name(c, "kafka", i), value ? value : "")) {
+            sl_op_error(c, "kafka", NULL, NULL, "more than %u librdkafka settings",
+                        KAFKA_CONF_MAX - ours);
+            return -EINVAL;
+        }
+    }
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    for (uint32_t i = 0; i < plan->conf_count; i++) {
+        if (rd_kafka_conf_set(conf, plan->conf_names[i], plan->conf_values[i], errstr,
+                              sizeof(errstr)) == RD_KAFKA_CONF_OK)
+            continue;
+        if (i >= ours) {
+            sl_op_error(c, "kafka", plan->conf_names[i], "see librdkafka's CONFIGURATION.md",
+                        "%s", errstr);
+        } else {
+            sl_op_error(c, NULL, NULL, NULL, "librdkafka refuses %s=%s: %s",
+                        plan->conf_names[i], plan->conf_values[i], errstr);
+        }
+        rc = -EINVAL;
+    }
+    rd_kafka_conf_destroy(conf);
+    return rc;
+}
+
+/* topic / topic_expr / dead_letter_topic. Returns 0 or -EINVAL (reported). */
+static int plan_topics(struct sl_op_compile *c, struct kafka_sink_plan *plan)
+{
+    const char *topic = sl_op_string(c, "topic");
+    const char *topic_expr = sl_op_string(c, "topic_expr");
+    const char *dead_letter = sl_op_string(c, "dead_letter_topic");
+    if ((topic != NULL) == (topic_expr != NULL)) {
+        sl_op_error(c, topic ? "topic" : NULL, NULL,
+                    "give `topic: NAME` or `topic_expr: EXPRESSION`",
+                    topic ? "topic and topic_expr are both set" : "no topic or topic_expr");
+        return -EINVAL;
+    }
+    if (topic && (topic[0] == '\0' || strlen(topic) > KAFKA_TOPIC_BYTES_MAX)) {
+        sl_op_error(c, "topic", NULL, NULL, "a topic name has 1 to %d characters",
+                    KAFKA_TOPIC_BYTES_MAX);
+        return -EINVAL;
+    }
+    if (topic_expr) {
+        plan->topic_expr = sl_op_expr(c, "topic_expr", NULL);
+        if (!plan->topic_expr)
+            return -EINVAL;
+        if (sl_expr_result_type(plan->topic_expr) != SL_EXPR_STRING) {
+            sl_op_error(c, "topic_expr", NULL, NULL, "gives %s, not a string",
+                        sl_expr_type_name(sl_expr_result_type(plan->topic_expr)));
+            return -EINVAL;
+        }
+    } else {
+        plan->topic = strdup(topic);
+        SL_ASSERT(plan->topic);
+    }
+    if (dead_letter && dead_letter[0] == '\0') {
+        sl_op_error(c, "dead_letter_topic", NULL, NULL, "empty topic name");
+        return -EINVAL;
+    }
+    if (dead_letter || topic) {
+        if (dead_letter)
+            plan->dead_letter_topic = strdup(dead_letter);
+        else
+            SL_ASSERT(asprintf(&plan->dead_letter_topic, "%s.dlq", topic) >= 0);
+        SL_ASSERT(plan->dead_letter_topic);
+    }
+    return 0;
+}
+
+static int plan_key(struct sl_op_compile *c, struct kafka_sink_plan *plan)
+{
+    if (!sl_op_string(c, "key"))
+        return 0;
+    plan->key_expr = sl_op_expr(c, "key", NULL);
+    if (!plan->key_expr)
+        return -EINVAL;
+    enum sl_expr_type type = sl_expr_result_type(plan->key_expr);
+    if (type != SL_EXPR_STRING && type != SL_EXPR_INT) {
+        sl_op_error(c, "key", NULL, "a key is a string or an int", "gives %s",
+                    sl_expr_type_name(type));
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int kafka_sink_compile(struct sl_op_compile *c, void **plan)
+{
+    struct kafka_sink_plan *kplan = calloc(1, sizeof(*kplan));
+    SL_ASSERT(kplan);
+    const char *brokers = sl_op_string(c, "brokers");
+    int rc = -EINVAL;
+    if (!brokers || brokers[0] == '\0') {
+        sl_op_error(c, "brokers", NULL, "e.g. broker1:9092,broker2:9092 or embedded",
+                    "no brokers");
+        goto fail;
+    }
+    kplan->brokers = strdup(brokers);
+    SL_ASSERT(kplan->brokers);
+    kplan->embedded = strcmp(brokers, "embedded") == 0;
+    kplan->json = strcmp(sl_op_string(c, "format"), "json") == 0;
+    /* each step reports its own errors; run all so that one pass shows them all */
+    rc = plan_topics(c, kplan);
+    rc = plan_key(c, kplan) ? -EINVAL : rc;
+    if (!kplan->embedded)
+        plan_conf_add(kplan, "bootstrap.servers", brokers);
+    rc = plan_conf(c, kplan) ? -EINVAL : rc;
+    if (rc)
+        goto fail;
+    *plan = kplan;
+    return 0;
+fail:
+    kafka_sink_plan_free(kplan);
+    return rc;
+}
+
+/* ---- delivery reports and dead letters ---- */
+
+static void letter_free(struct kafka_letter *letter)
+{
+    free(letter->topic);
+    free(letter->dead_letter_topic);
+    free(letter->key);
+    free(letter->value);
+    if (letter->headers)
+        rd_kafka_headers_destroy(letter->headers);
+}
+
+static void *copy_bytes(const void *bytes, size_t len)
+{
+    if (!bytes)
+        return NULL;
+    void *copy = malloc(len ? len : 1);
+    SL_ASSERT(copy);
+    memcpy(copy, bytes, len);
+    return copy;
+}
+
+/* Queues a message for the dead-letter topic (copies everything given).
+ * Without a dead-letter topic for it, the sink fails instead. */
+static void letter_add(struct kafka_sink *sink, const char *topic, const void *key,
+                       size_t key_len, const void *value, size_t value_len, bool keep_value,
+                       const rd_kafka_headers_t *headers, int64_t ts_ms, const char *reason)
+{
+    const char *dead_letter = sink->plan->dead_letter_topic;
+    if (!dead_letter && topic[0] == '\0') {
+        snprintf(sink->fatal, sizeof(sink->fatal),
+                 "an event has no topic (%s) and no dead_letter_topic is set", reason);
+        return;
+    }
+    if (sink->letter_count == sink->letter_cap) {
+        sink->letter_cap = sink->letter_cap ? 2 * sink->letter_cap : 16;
+        sink->letters = realloc(sink->letters, sink->letter_cap * sizeof(*sink->letters));
+        SL_ASSERT(sink->letters);
+    }
+    struct kafka_letter *letter = &sink->letters[sink->letter_count++];
+    *letter = (struct kafka_letter){
+        .topic = strdup(topic),
+        .key = copy_bytes(key, key_len),
+        .key_len = key_len,
+        .value = keep_value ? copy_bytes(value, value_len) : NULL,
+        .value_len = keep_value ? value_len : 0,
+        .value_bytes = value_len,
+        .headers = headers ? rd_kafka_headers_copy(headers) : NULL,
+        .ts_ms = ts_ms,
+    };
+    if (dead_letter)
+        letter->dead_letter_topic = strdup(dead_letter);
+    else
+        SL_ASSERT(asprintf(&letter->dead_letter_topic, "%s.dlq", topic) >= 0);
+    SL_ASSERT(letter->topic && letter->dead_letter_topic);
+    snprintf(letter->reason, sizeof(letter->reason), "%s", reason);
+}
+
+/* dr_msg_cb: runs inside rd_kafka_poll()/rd_kafka_flush() on the sink thread. */
+static void kafka_sink_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+    struct kafka_sink *sink = opaque;
+    SL_ASSERT(sink->outstanding > 0);
+    sink->outstanding--;
+    bool dead_letter = msg->_private == KAFKA_MSG_DEAD_LETTER;
+    if (!msg->err) {
+        if (dead_letter)
+            sink->dead_lettered++;
+        else
+            sink->delivered++;
+        return;
+    }
+    const char *topic = rd_kafka_topic_name(msg->rkt);
+    if (dead_letter) {
+        snprintf(sink->fatal, sizeof(sink->fatal), "dead letter to topic %s failed: %s", topic,
+                 rd_kafka_err2str(msg->err));
+        return;
+    }
+    rd_kafka_headers_t *headers = NULL;
+    if (rd_kafka_message_headers(msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        headers = NULL;
+    rd_kafka_timestamp_type_t ts_type;
+    int64_t ts_ms = rd_kafka_message_timestamp(msg, &ts_type);
+    letter_add(sink, topic, msg->key, msg->key_len, msg->payload, msg->len, true, headers,
+               ts_ms > 0 ? ts_ms : 0, rd_kafka_err2str(msg->err));
+}
+
+/* error_cb: a fatal error (idempotence broken) stops the sink; others are
+ * transient (librdkafka retries) and only logged. */
+static void kafka_sink_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct kafka_sink *sink = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char fatal[KAFKA_REASON_BYTES - 64];
+        rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+        snprintf(sink->fatal, sizeof(sink->fatal), "producer fatal error: %s", fatal);
+        return;
+    }
+    sl_log_limited(&sink->log_limit, SL_LOG_WARN, "%s: kafka: %s: %s", sink->node_name,
+                   rd_kafka_err2name(err), reason);
+}
+
+/* Produces vus[0..count); a full local queue is waited out (poll, retry)
+ * until the write's deadline. Returns RD_KAFKA_RESP_ERR_NO_ERROR (counted
+ * as outstanding) or the produce error. */
+static rd_kafka_resp_err_t produce_vus(struct kafka_sink *sink, const rd_kafka_vu_t *vus,
+                                       size_t count)
+{
+    for (;;) {
+        rd_kafka_error_t *error = rd_kafka_produceva(sink->rk, vus, count);
+        if (!error) {
+            sink->outstanding++;
+            return RD_KAFKA_RESP_ERR_NO_ERROR;
+        }
+        rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+        rd_kafka_error_destroy(error);
+        if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL || now_ms() >= sink->deadline_ms)
+            return code;
+        rd_kafka_poll(sink->rk, KAFKA_POLL_SLICE_MS / 10);
+    }
+}
+
+/* Produces one dead letter. Returns 0, or -EIO with err. */
+static int letter_produce(struct kafka_sink *sink, struct kafka_letter *letter, char *err,
+                          size_t err_len)
+{
+    char size_text[24];
+    rd_kafka_headers_t *headers = letter->headers ? letter->headers : rd_kafka_headers_new(3);
+    letter->headers = NULL;
+    rd_kafka_header_add(headers, "sluice.error.reason", -1, letter->reason, -1);
+    rd_kafka_header_add(headers, "sluice.error.topic", -1, letter->topic, -1);
+    if (!letter->value && letter->value_bytes) {
+        snprintf(size_text, sizeof(size_text), "%zu", letter->value_bytes);
+        rd_kafka_header_add(headers, "sluice.error.value_bytes", -1, size_text, -1);
+    }
+    rd_kafka_vu_t vus[] = {
+        {.vtype = RD_KAFKA_VTYPE_TOPIC, .u.cstr = letter->dead_letter_topic},
+        {.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {letter->key, letter->key_len}},
+        {.vtype = RD_KAFKA_VTYPE_VALUE, .u.mem = {letter->value, letter->value_len}},
+        {.vtype = RD_KAFKA_VTYPE_MSGFLAGS, .u.i = RD_KAFKA_MSG_F_COPY},
+        {.vtype = RD_KAFKA_VTYPE_OPAQUE, .u.ptr = KAFKA_MSG_DEAD_LETTER},
+        {.vtype = RD_KAFKA_VTYPE_TIMESTAMP, .u.i64 = letter->ts_ms},
+        {.vtype = RD_KAFKA_VTYPE_HEADERS, .u.headers = headers},
+    };
+    rd_kafka_resp_err_t code = produce_vus(sink, vus, sizeof(vus) / sizeof(vus[0]));
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0; /* librdkafka owns headers now */
+    rd_kafka_headers_destroy(headers);
+    snprintf(err, err_len, "kafka sink %s: dead letter to topic %s (for %s: %s) failed: %s",
+             sink->node_name, letter->dead_letter_topic, letter->topic, letter->reason,
+             rd_kafka_err2str(code));
+    return -EIO;
+}
+
+/* Produces every queued dead letter; each extends the write's deadline by
+ * a delivery timeout. Returns 0 or -EIO with err. */
+static int letters_produce(struct kafka_sink *sink, char *err, size_t err_len)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < sink->letter_count; i++) {
+        struct kafka_letter *letter = &sink->letters[i];
+        sl_log_limited(&sink->log_limit, SL_LOG_WARN, "%s: message for topic %s dead-lettered "
+                       "to %s: %s", sink->node_name, letter->topic, letter->dead_letter_topic,
+                       letter->reason);
+        sink->deadline_ms = now_ms() + sink->wait_ms;
+        if (rc == 0)
+            rc = letter_produce(sink, letter, err, err_len);
+        letter_free(letter);
+    }
+    sink->letter_count = 0;
+    return rc;
+}
+
+/* Serves delivery reports until every message produced so far (and every
+ * dead letter they caused) has one, or the deadline passes. Returns 0, or
+ * -EIO / -ETIMEDOUT with err. */
+static int kafka_sink_await(struct kafka_sink *sink, char *err, size_t err_len)
+{
+    for (;;) {
+        if (sink->fatal[0]) {
+            snprintf(err, err_len, "kafka sink %s: %s", sink->node_name, sink->fatal);
+            return -EIO;
+        }
+        if (sink->letter_count) {
+            int rc = letters_produce(sink, err, err_len);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (sink->outstanding == 0)
+            return 0;
+        int64_t left_ms = sink->deadline_ms - now_ms();
+        if (left_ms <= 0) {
+            snprintf(err, err_len, "kafka sink %s: %" PRIu64 " messages without a delivery "
+                     "report after %" PRId64 " ms", sink->node_name, sink->outstanding,
+                     sink->wait_ms);
+            return -ETIMEDOUT;
+        }
+        /* flush sends at once (linger ignored) and serves the delivery reports */
+        rd_kafka_flush(sink->rk, (int)(left_ms < KAFKA_POLL_SLICE_MS ? left_ms
+                                                                      : KAFKA_POLL_SLICE_MS));
+    }
+}
+
+/* ---- producing events ---- */
+
+/* A string field of table at voff: pointer to its bytes (NUL-terminated in
+ * the buffer) and length; NULL when absent. */
+static const char *fb_string(const uint8_t *table, uint16_t voff, size_t *len)
+{
+    const uint8_t *p = sl_fb_field_ptr(table, voff);
+    if (!p) {
+        *len = 0;
+        return NULL;
+    }
+    const uint8_t *s = sl_fb_deref(p);
+    *len = sl_fb_vec_len(s);
+    return (const char *)sl_fb_vec_data(s);
+}
+
+/* Room for n produceva arguments. Grows (doubling) to the largest header
+ * count seen, then allocates no more. */
+static void vus_reserve(struct kafka_sink *sink, size_t n)
+{
+    if (n <= sink->vus_cap)
+        return;
+    size_t cap = sink->vus_cap ? sink->vus_cap : 32;
+    while (cap < n)
+        cap *= 2;
+    sink->vus = realloc(sink->vus, cap * sizeof(*sink->vus));
+    SL_ASSERT(sink->vus);
+    sink->vus_cap = cap;
+}
+
+/* Appends the envelope's headers of root to vus from *n. */
+static void add_headers(struct kafka_sink *sink, const uint8_t *root, size_t *n)
+{
+    const uint8_t *p = sl_fb_field_ptr(root, sink->voff_headers);
+    if (!p)
+        return;
+    const uint8_t *vec = sl_fb_deref(p);
+    uint32_t count = sl_fb_vec_len(vec);
+    vus_reserve(sink, *n + count + KAFKA_FIXED_VUS);
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *header = sl_fb_deref(sl_fb_vec_data(vec) + 4 * (size_t)i);
+        size_t key_len, value_len;
+        const char *key = fb_string(header, sink->voff_header_key, &key_len);
+        const char *value = fb_string(header, sink->voff_header_value, &value_len);
+        if (!key)
+            continue; /* required by the schema; verified events have it */
+        sink->vus[(*n)++] = (rd_kafka_vu_t){
+            .vtype = RD_KAFKA_VTYPE_HEADER,
+            .u.header = {key, value, value ? (ssize_t)value_len : -1},
+        };
+    }
+}
+
+/* The message key of the event at root: the key expression's value or the
+ * envelope key. NULL (len 0) for none. */
+static const void *event_key(struct kafka_sink *sink, const uint8_t *root, size_t *len)
+{
+    if (!sink->plan->key_expr)
+        return fb_string(root, sink->voff_key, len);
+    struct sl_expr_value value;
+    *len = 0;
+    if (sl_expr_eval(sink->plan->key_expr, sink->staging, &value) != 0)
+        return NULL;
+    if (value.type == SL_EXPR_INT) {
+        *len = (size_t)snprintf(sink->key_text, sizeof(sink->key_text), "%" PRId64, value.i);
+        return sink->key_text;
+    }
+    *len = value.s.len;
+    return value.s.ptr;
+}
+
+/* The topic of the event: the fixed topic or topic_expr's value copied into
+ * topic_text. NULL with why set when topic_expr gives none usable. */
+static const char *event_topic(struct kafka_sink *sink, const char **why)
+{
+    if (sink->plan->topic)
+        return sink->plan->topic;
+    struct sl_expr_value value;
+    if (sl_expr_eval(sink->plan->topic_expr, sink->staging, &value) != 0) {
+        *why = "topic_expr is absent for this event";
+        return NULL;
+    }
+    if (value.s.len == 0 || value.s.len > KAFKA_TOPIC_BYTES_MAX) {
+        *why = "topic_expr gives an empty name or one over 249 characters";
+        return NULL;
+    }
+    memcpy(sink->topic_text, value.s.ptr, value.s.len);
+    sink->topic_text[value.s.len] = '\0';
+    return sink->topic_text;
+}
+
+/* Copies the event (size-prefixed, len bytes) into staging in the raw
+ * framing; staging grows (doubling) to the largest event, then is reused. */
+static void stage_event(struct kafka_sink *sink, const uint8_t *frame, size_t len)
+{
+    if (len > sink->staging_cap) {
+        size_t cap = sink->staging_cap ? sink->staging_cap : 4096;
+        while (cap < len)
+            cap *= 2;
+        free(sink->staging);
+        sink->staging = aligned_alloc(SL_BATCH_ALIGN, cap); /* raw alignment is from its start */
+        SL_ASSERT(sink->staging);
+        sink->staging_cap = cap;
+    }
+    sl_fb_prefixed_to_raw(sink->staging, frame, len);
+}
+
+/* Dead-letters the staged event without producing it (why it cannot be). */
+static void event_dead_letter(struct kafka_sink *sink, const char *topic, const void *key,
+                              size_t key_len, const void *value, size_t value_len,
+                              bool keep_value, const char *reason)
+{
+    rd_kafka_headers_t *headers = rd_kafka_headers_new(8);
+    const uint8_t *root = sl_fb_root(sink->staging);
+    size_t n = 0;
+    add_headers(sink, root, &n);
+    for (size_t i = 0; i < n; i++)
+        rd_kafka_header_add(headers, sink->vus[i].u.header.name, -1, sink->vus[i].u.header.val,
+                            sink->vus[i].u.header.size);
+    const uint8_t *ts = sl_fb_field_ptr(root, sink->voff_ts);
+    int64_t ts_ms = ts ? (int64_t)sl_fb_u64(ts) / 1000 : 0;
+    letter_add(sink, topic, key, key_len, value, value_len, keep_value, headers, ts_ms, reason);
+    rd_kafka_headers_destroy(headers);
+}
+
+/* The value of the staged event in the sink's format; NULL with why set
+ * when the event has no JSON form. */
+static const void *event_value(struct kafka_sink *sink, size_t raw_len, size_t *len, char *why,
+                               size_t why_len)
+{
+    if (!sink->plan->json) {
+        *len = raw_len;
+        return sink->staging;
+    }
+    const char *out;
+    if (sl_fb_to_json(&sink->json, sink->schemas->envelope, sink->staging, raw_len, &out, len,
+                      why, why_len))
+        return NULL;
+    return out;
+}
+
+/* Produces the event at frame[0..len) (a verified, size-prefixed event).
+ * Events that cannot be produced are queued as dead letters. */
+static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t len)
+{
+    char why[KAFKA_REASON_BYTES];
+    const char *reason = NULL;
+    size_t key_len, value_len;
+    SL_ASSERT(len >= 8);
+    stage_event(sink, frame, len);
+    const uint8_t *root = sl_fb_root(sink->staging);
+    const void *key = event_key(sink, root, &key_len);
+    const char *topic = event_topic(sink, &reason);
+    if (!topic) {
+        event_dead_letter(sink, "", key, key_len, sink->staging, len, true, reason);
+        return;
+    }
+    const void *value = event_value(sink, len, &value_len, why, sizeof(why));
+    if (!value) {
+        event_dead_letter(sink, topic, key, key_len, sink->staging, len, true, why);
+        return;
+    }
+    const uint8_t *ts = sl_fb_field_ptr(root, sink->voff_ts);
+    vus_reserve(sink, KAFKA_FIXED_VUS);
+    rd_kafka_vu_t *vus = sink->vus;
+    vus[0] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_TOPIC, .u.cstr = topic};
+    vus[1] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {(void *)key, key_len}};
+    vus[2] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_VALUE,
+                             .u.mem = {(void *)value, value_len}};
+    vus[3] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_MSGFLAGS, .u.i = RD_KAFKA_MSG_F_COPY};
+    vus[4] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_OPAQUE, .u.ptr = KAFKA_MSG_EVENT};
+    vus[5] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_TIMESTAMP,
+                             .u.i64 = ts ? (int64_t)sl_fb_u64(ts) / 1000 : 0};
+    size_t n = 6;
+    add_headers(sink, root, &n);
+    rd_kafka_resp_err_t code = produce_vus(sink, sink->vus, n);
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    if (code == RD_KAFKA_RESP_ERR__FATAL) {
+        kafka_sink_on_error(sink->rk, code, "produce", sink);
+        return;
+    }
+    snprintf(why, sizeof(why), "%s (value %zu bytes, key %zu bytes)", rd_kafka_err2str(code),
+             value_len, key_len);
+    /* too large for message.max.bytes: the dead letter cannot carry the value either */
+    event_dead_letter(sink, topic, key, key_len, value, value_len,
+                      code != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, why);
+}
+
+static int kafka_sink_write(void *state, struct sl_batch *batch, char *err, size_t err_len)
+{
+    struct kafka_sink *sink = state;
+    sink->deadline_ms = now_ms() + sink->wait_ms;
+    uint32_t count = sl_batch_entry_count(batch);
+    for (uint32_t i = 0; i < count && !sink->fatal[0]; i++) {
+        const struct sl_batch_entry *entry = sl_batch_entry_at(batch, i);
+        if (entry->kind == SL_ENTRY_EVENT)
+            produce_event(sink, sl_batch_event_data(batch, entry), entry->len);
+    }
+    return kafka_sink_await(sink, err, err_len);
+}
+
+/* ---- open / close ---- */
+
+static uint16_t envelope_voff(const struct sl_fb_object *object, const char *name)
+{
+    const struct sl_fb_field *field = sl_fb_object_field(object, name, strlen(name));
+    SL_ASSERT(field); /* schemas/event.fbs is compiled in */
+    return field->offset;
+}
+
+static void resolve_envelope(struct kafka_sink *sink)
+{
+    const struct sl_fb_object *event = sink->schemas->envelope;
+    sink->voff_key = envelope_voff(event, "key");
+    sink->voff_ts = envelope_voff(event, "ts");
+    sink->voff_headers = envelope_voff(event, "headers");
+    const struct sl_fb_field *headers = sl_fb_object_field(event, "headers", 7);
+    const struct sl_fb_object *header = sl_fb_schema_object(event->schema, headers->type.index);
+    sink->voff_header_key = envelope_voff(header, "key");
+    sink->voff_header_value = envelope_voff(header, "value");
+}
+
+/* Builds the producer's configuration: the plan's settings in order (the
+ * kafka map last), the bootstrap list of the embedded cluster, callbacks.
+ * Returns the conf, or NULL with err. */
+static rd_kafka_conf_t *kafka_sink_conf(struct kafka_sink *sink, const char *bootstrap,
+                                        char *err, size_t err_len)
+{
+    char errstr[512];
+    const struct kafka_sink_plan *plan = sink->plan;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (bootstrap && rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr,
+                                       sizeof(errstr)) != RD_KAFKA_CONF_OK)
+        goto fail;
+    for (uint32_t i = 0; i < plan->conf_count; i++)
+        if (rd_kafka_conf_set(conf, plan->conf_names[i], plan->conf_values[i], errstr,
+                              sizeof(errstr)) != RD_KAFKA_CONF_OK)
+            goto fail;
+    rd_kafka_conf_set_opaque(conf, sink);
+    rd_kafka_conf_set_dr_msg_cb(conf, kafka_sink_on_delivery);
+    rd_kafka_conf_set_error_cb(conf, kafka_sink_on_error);
+    return conf;
+fail:
+    snprintf(err, err_len, "kafka sink %s: %s", sink->node_name, errstr);
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+/* The delivery bound of one batch: message.timeout.ms as finally set
+ * (the kafka map may override delivery_timeout) plus a margin. */
+static int64_t conf_wait_ms(const rd_kafka_conf_t *conf)
+{
+    char text[32];
+    size_t len = sizeof(text);
+    long long timeout_ms = 300000; /* librdkafka's default */
+    if (rd_kafka_conf_get(conf, "message.timeout.ms", text, &len) == RD_KAFKA_CONF_OK)
+        timeout_ms = atoll(text);
+    return timeout_ms + KAFKA_WAIT_MARGIN_MS;
+}
+
+static void kafka_sink_free(struct kafka_sink *sink)
+{
+    for (uint32_t i = 0; i < sink->letter_count; i++)
+        letter_free(&sink->letters[i]);
+    free(sink->letters);
+    if (sink->plan->json)
+        sl_fb_json_fini(&sink->json);
+    free(sink->staging);
+    free(sink->vus);
+    if (sink->embedded_held)
+        sl_kafka_embedded_release();
+    free(sink);
+}
+
+static int kafka_sink_open(const struct sl_sink_args *args, void **state, char *err,
+                           size_t err_len)
+{
+    char bootstrap[KAFKA_BOOTSTRAP_BYTES];
+    char errstr[512];
+    struct kafka_sink *sink = calloc(1, sizeof(*sink));
+    SL_ASSERT(sink);
+    sink->plan = args->plan;
+    sink->schemas = args->schemas;
+    sink->node_name = args->node_name ? args->node_name : "kafka";
+    resolve_envelope(sink);
+    if (sink->plan->json)
+        sl_fb_json_init(&sink->json, sink->schemas);
+    if (sink->plan->embedded) {
+        if (sl_kafka_embedded_acquire(bootstrap, sizeof(bootstrap), errstr, sizeof(errstr))) {
+            snprintf(err, err_len, "kafka sink %s: embedded cluster: %s", sink->node_name,
+                     errstr);
+            goto fail;
+        }
+        sink->embedded_held = true;
+    }
+    rd_kafka_conf_t *conf =
+        kafka_sink_conf(sink, sink->embedded_held ? bootstrap : NULL, err, err_len);
+    if (!conf)
+        goto fail;
+    sink->wait_ms = conf_wait_ms(conf);
+    sink->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (!sink->rk) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, err_len, "kafka sink %s: %s", sink->node_name, errstr);
+        goto fail;
+    }
+    *state = sink;
+    return 0;
+fail:
+    kafka_sink_free(sink);
+    return -EINVAL;
+}
+
+/* Every batch was delivered in write(); flush covers dead letters of a
+ * write() that failed. */
+static int kafka_sink_close(void *state, char *err, size_t err_len)
+{
+    struct kafka_sink *sink = state;
+    int rc = 0;
+    rd_kafka_flush(sink->rk, KAFKA_CLOSE_TIMEOUT_MS);
+    int left = rd_kafka_outq_len(sink->rk);
+    if (left > 0) {
+        snprintf(err, err_len, "kafka sink %s: %d messages still queued after %d ms at close",
+                 sink->node_name, left, KAFKA_CLOSE_TIMEOUT_MS);
+        rc = -ETIMEDOUT;
+    }
+    sl_log(SL_LOG_INFO, "%s: %" PRIu64 " messages delivered, %" PRIu64 " dead-lettered",
+           sink->node_name, sink->delivered, sink->dead_lettered);
+    rd_kafka_destroy(sink->rk);
+    kafka_sink_free(sink);
+    return rc;
+}
+
+const struct sl_sink_type sl_sink_kafka = {
+    .name = "kafka",
+    .summary = "produce events to a Kafka topic (idempotent producer, delivery-checked)",
+    .options = kafka_sink_options,
+    .compile = kafka_sink_compile,
+    .plan_free = kafka_sink_plan_free,
+    .open = kafka_sink_open,
+    .write = kafka_sink_write,
+    .close = kafka_sink_close,
+};
