@@ -277,6 +277,7 @@ static void sl_tcp_ack_open(struct sl_ingest *ingest, struct sl_conn *conn)
     /* never full: a slot has at most two announcements queued (see ack_create) */
     SL_ASSERT(sl_ring_push(tcp->ack_ring, ack) == 0);
     conn->hello = SL_HELLO_ACK;
+    conn->hello_fed = conn->hello_len; /* the hello is not part of the stream */
     conn->ack_sent = 0;
     conn->ack_off = sizeof(conn->ack_buf);
     conn->ack_dead = conn->ack_final = conn->ack_closing = false;
