@@ -25,6 +25,7 @@ int sl_cmd_help(int argc, char **argv);
 int sl_cmd_gen(int argc, char **argv);
 int sl_cmd_ingest(int argc, char **argv);
 int sl_cmd_run(int argc, char **argv);
+int sl_cmd_broker(int argc, char **argv);
 
 #define SL_CLI_SETS_MAX 64u
 

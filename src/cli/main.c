@@ -15,6 +15,7 @@ static const struct sl_cli_command commands[] = {
     {"help", "options of a source, operator or sink type (help TYPE)", sl_cmd_help},
     {"gen", "generate realistic order events to a file, stdout or TCP (load generator)", sl_cmd_gen},
     {"ingest", "run ingestion alone: tcp or file source into counting consumers", sl_cmd_ingest},
+    {"broker", "a development Kafka cluster (librdkafka mock), fault injection", sl_cmd_broker},
 };
 
 static void usage(FILE *f)
@@ -25,7 +26,7 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nexit codes: 0 ok, 1 runtime failure (bad input, I/O), 2 usage error\n"
-               "not yet available: bench (use bench/run), broker, Kafka connectors (see README)\n");
+               "not yet available: bench (use bench/run), Kafka connectors (see README)\n");
 }
 
 int sl_cli_parse_framing(const char *cmd, const char *value, bool *prefixed)
