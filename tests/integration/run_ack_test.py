@@ -121,8 +121,8 @@ def case_complete(sluice, root, n):
         problems.append("acks went back")
     if reader.last() != len(stream):
         problems.append(f"last ack {reader.last()}, want {len(stream)} (lines sent)")
-    if len(set(acks)) < 3:
-        problems.append(f"only {len(set(acks))} distinct acks: not cumulative while streaming")
+    if not any(0 < a < len(stream) for a in acks):
+        problems.append(f"acks {acks[:5]}...: none while streaming, only at the end")
     if sorted(got) != sorted(f"ev-{i:08d}" for i in range(n)):
         problems.append(f"sink has {len(got)} events, want {n}")
     reasons = [h.get("value", "") for e in dead for h in e.get("headers", [])
