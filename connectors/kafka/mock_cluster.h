@@ -77,10 +77,12 @@ int sl_kafka_mock_exec(struct sl_kafka_mock *mock, const char *line, char *reply
 
 /* The embedded cluster (`brokers: embedded`): one per process, created on the
  * first acquire and destroyed by the release that drops the last reference.
- * It has SL_KAFKA_EMBEDDED_BROKERS brokers and creates topics on first use
- * (a producer's or consumer's metadata request with auto-creation allowed,
- * SL_KAFKA_MOCK_PARTITIONS_DEFAULT partitions) or through
- * sl_kafka_embedded_topic() for another partition count.
+ * It has SL_KAFKA_EMBEDDED_BROKERS brokers. The mock creates a topic, with
+ * SL_KAFKA_MOCK_PARTITIONS_DEFAULT partitions, when a Metadata request names
+ * it and allows auto-creation: librdkafka producers do by default, consumers
+ * only with allow.auto.create.topics=true (default false), so a source should
+ * create its topics with sl_kafka_embedded_topic() before subscribing, which
+ * also sets another partition count.
  * acquire copies the bootstrap list into bootstrap (-ENOSPC if it does not
  * fit, and then no reference is taken). Every successful acquire needs one
  * release, after the caller's clients are destroyed. */
