@@ -84,13 +84,16 @@
 #define SL_FB_VERIFY_DEPTH_CAP 256u
 #define SL_FB_MIN_BUFFER 12u /* FLATBUFFERS_MIN_BUFFER_SIZE */
 
-/* One step of the path to the field being verified. */
+/* One step of the path to a failing field, recorded while a failure unwinds. */
 struct sl_fb_vframe {
     const struct sl_fb_vplan *plan; /* its field */
-    int64_t index; /* vector element, or -1 (reset when a vector loop ends) */
+    int64_t index; /* vector element, or -1 */
 };
 
-/* State of one sl_fb_verify() call; lives on the caller's stack. */
+/* State of one sl_fb_verify() call; lives on the caller's stack. Nothing
+ * about the path is kept on the way down: a failure writes its reason, and
+ * each table level it unwinds through adds its field (vunwind), so a buffer
+ * that passes pays nothing for error reporting. */
 struct sl_fb_vctx {
     const uint8_t *origin;   /* the buffer passed in: error offsets count from here */
     const uint8_t *base;     /* the buffer being verified (origin or a nested one) */
@@ -100,78 +103,104 @@ struct sl_fb_vctx {
     uint64_t work, work_max; /* units: tables visited + offset-vector elements */
     const struct sl_fb_verify_opts *opts;
     const struct sl_fb_object *root;
-    char *err;
+    char *err;               /* holds the reason until vreport() adds the prefix */
     size_t err_len;
-    uint32_t frame_count;
-    struct sl_fb_vframe frames[SL_FB_VERIFY_DEPTH_CAP + 2];
+    uint64_t fail_pos;       /* offset from origin of the failure */
+    int64_t fail_index;      /* vector element the next unwound level failed in, or -1 */
+    uint32_t fail_count;     /* frames in fail_path */
+    struct sl_fb_vframe fail_path[SL_FB_VERIFY_DEPTH_CAP + 2]; /* innermost first */
 };
 
 /* ---- errors ---- */
 
-struct sl_fb_vtext {
+/* Output that keeps the first cap bytes and counts them all (no NUL). */
+struct sl_fb_vout {
     char *p;
     size_t cap, used;
 };
 
-static void vtext_add(struct sl_fb_vtext *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void vtext_add(struct sl_fb_vtext *t, const char *fmt, ...)
+static void vout_put(struct sl_fb_vout *o, const char *s, size_t n)
 {
-    if (t->used + 1 >= t->cap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(t->p + t->used, t->cap - t->used, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        t->used += (size_t)n < t->cap - t->used ? (size_t)n : t->cap - t->used - 1;
+    if (o->used < o->cap)
+        memcpy(o->p + o->used, s, n < o->cap - o->used ? n : o->cap - o->used);
+    o->used += n;
 }
 
-/* Writes "offset N: [field PATH: ]reason" into the caller's buffer. Returns -EINVAL. */
-static int vfail(struct sl_fb_vctx *ctx, uint64_t pos, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void vout_str(struct sl_fb_vout *o, const char *s) { vout_put(o, s, strlen(s)); }
 
-static int vfail(struct sl_fb_vctx *ctx, uint64_t pos, const char *fmt, ...)
+/* "offset N: [field PATH: ]" of the failure. */
+static void vprefix(const struct sl_fb_vctx *ctx, struct sl_fb_vout *o)
+{
+    char num[48];
+    int n = snprintf(num, sizeof(num), "offset %llu: ", (unsigned long long)ctx->fail_pos);
+    vout_put(o, num, (size_t)n);
+    if (!ctx->fail_count)
+        return;
+    vout_str(o, "field ");
+    vout_str(o, ctx->root->short_name);
+    for (uint32_t i = ctx->fail_count; i-- > 0;) {
+        vout_put(o, ".", 1);
+        vout_str(o, ctx->fail_path[i].plan->field->name);
+        if (ctx->fail_path[i].index >= 0) {
+            n = snprintf(num, sizeof(num), "[%lld]", (long long)ctx->fail_path[i].index);
+            vout_put(o, num, (size_t)n);
+        }
+    }
+    vout_put(o, ": ", 2);
+}
+
+/* Puts "offset N: [field PATH: ]" in front of the reason vfail() left in
+ * the caller's buffer, truncating the whole to err_len - 1 bytes. Returns
+ * -EINVAL. */
+static int __attribute__((noinline, cold)) vreport(struct sl_fb_vctx *ctx)
 {
     if (!ctx->err || ctx->err_len == 0)
         return -EINVAL;
-    struct sl_fb_vtext t = {.p = ctx->err, .cap = ctx->err_len};
-    t.p[0] = 0;
-    vtext_add(&t, "offset %llu: ", (unsigned long long)((uint64_t)(ctx->base - ctx->origin) + pos));
-    if (ctx->frame_count) {
-        vtext_add(&t, "field %s", ctx->root->short_name);
-        for (uint32_t i = 0; i < ctx->frame_count; i++) {
-            vtext_add(&t, ".%s", ctx->frames[i].plan->field->name);
-            if (ctx->frames[i].index >= 0)
-                vtext_add(&t, "[%lld]", (long long)ctx->frames[i].index);
-        }
-        vtext_add(&t, ": ");
-    }
-    if (t.used + 1 < t.cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(t.p + t.used, t.cap - t.used, fmt, ap);
-        va_end(ap);
-    }
+    struct sl_fb_vout count = {0};
+    vprefix(ctx, &count);
+    size_t room = ctx->err_len - 1, prefix = count.used < room ? count.used : room;
+    size_t reason = strnlen(ctx->err, room), keep = room - prefix < reason ? room - prefix : reason;
+    memmove(ctx->err + prefix, ctx->err, keep);
+    ctx->err[prefix + keep] = 0;
+    struct sl_fb_vout out = {.p = ctx->err, .cap = prefix};
+    vprefix(ctx, &out);
     return -EINVAL;
 }
 
-/* Opens the frame of a table's fields; vframe_close() ends it. */
-static inline struct sl_fb_vframe *vframe_open(struct sl_fb_vctx *ctx)
+/* Records a failure at pos (of the buffer being verified): its offset, and
+ * the reason in the caller's buffer. Returns -EINVAL. */
+static int vfail(struct sl_fb_vctx *ctx, uint64_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noinline, cold));
+
+static int vfail(struct sl_fb_vctx *ctx, uint64_t pos, const char *fmt, ...)
 {
-    /* depth <= SL_FB_VERIFY_DEPTH_CAP and one frame per table level bound this */
-    SL_ASSERT(ctx->frame_count < sizeof(ctx->frames) / sizeof(ctx->frames[0]));
-    struct sl_fb_vframe *frame = &ctx->frames[ctx->frame_count++];
-    frame->index = -1;
-    return frame;
+    ctx->fail_pos = (uint64_t)(ctx->base - ctx->origin) + pos;
+    if (!ctx->err || ctx->err_len == 0)
+        return -EINVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->err, ctx->err_len, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
 }
 
-static inline void vframe_close(struct sl_fb_vctx *ctx) { ctx->frame_count--; }
-
-static inline void vindex(struct sl_fb_vctx *ctx, int64_t index)
+/* A failure unwinding through the table level whose field plan failed:
+ * adds that step to the path. Returns rc. */
+static int __attribute__((noinline, cold)) vunwind(struct sl_fb_vctx *ctx,
+                                                   const struct sl_fb_vplan *plan, int rc)
 {
-    ctx->frames[ctx->frame_count - 1].index = index;
+    /* one step per table level: depth <= SL_FB_VERIFY_DEPTH_CAP bounds them */
+    SL_ASSERT(ctx->fail_count < sizeof(ctx->fail_path) / sizeof(ctx->fail_path[0]));
+    ctx->fail_path[ctx->fail_count++] = (struct sl_fb_vframe){plan, ctx->fail_index};
+    ctx->fail_index = -1;
+    return rc;
+}
+
+/* A failure unwinding out of element index of a vector loop. Returns rc. */
+static inline int vunwind_index(struct sl_fb_vctx *ctx, uint32_t index, int rc)
+{
+    ctx->fail_index = index;
+    return rc;
 }
 
 /* ---- primitive checks (Verifier::Verify, VerifyAlignment) ---- */
@@ -236,13 +265,43 @@ static inline uint16_t vfield_off(const struct sl_fb_vctx *ctx, const struct sl_
     return (uint32_t)voff + 2u <= tab->vt_size ? vu16(ctx, tab->vt + voff) : 0;
 }
 
+/* vtable_start's checks for a table whose checks all pass, with no
+ * messages: true when they pass (and the counters went up as vtable_start
+ * has them go up), false when vtable_start must decide (nothing changed).
+ * Inside len > pos + 4 >= 4, so range(x, n) for x >= 0 is x + n <= len; a
+ * vtable that ends the buffer is left to vtable_start. */
+static inline bool vtable_start_ok(struct sl_fb_vctx *ctx, uint64_t pos, struct sl_fb_vtab *tab)
+{
+    const uint8_t *base = ctx->base;
+    uint64_t len = ctx->len;
+    if ((pos & 3) || pos + 4 >= len)
+        return false;
+    if (ctx->depth >= ctx->depth_max || ctx->tables >= ctx->tables_max ||
+        ctx->work >= ctx->work_max)
+        return false;
+    uint64_t vt = pos - (uint64_t)(int64_t)sl_fb_i32(base + pos); /* negative: huge */
+    if (vt > len - 2)
+        return false;
+    uint16_t vt_size = sl_fb_u16(base + vt);
+    if (((vt | vt_size) & 1) || vt + vt_size >= len)
+        return false;
+    ctx->depth++;
+    ctx->tables++;
+    ctx->work++;
+    *tab = (struct sl_fb_vtab){.pos = pos, .vt = vt, .vt_size = vt_size};
+    return true;
+}
+
 /* Verifies the table at pos as object (VerifyTableStart, fields, EndTable). */
 static int vtable(struct sl_fb_vctx *ctx, const struct sl_fb_object *object, uint64_t pos)
 {
     struct sl_fb_vtab tab;
-    int rc = vtable_start(ctx, pos, &tab);
-    if (rc)
-        return rc;
+    int rc;
+    if (__builtin_expect(!vtable_start_ok(ctx, pos, &tab), 0)) {
+        rc = vtable_start(ctx, pos, &tab);
+        if (rc)
+            return rc;
+    }
     rc = vtable_body(ctx, object, &tab);
     if (rc)
         return rc;
@@ -250,7 +309,9 @@ static int vtable(struct sl_fb_vctx *ctx, const struct sl_fb_object *object, uin
     return 0;
 }
 
-static int vtable_start(struct sl_fb_vctx *ctx, uint64_t pos, struct sl_fb_vtab *tab)
+/* The table checks one by one, each failure worded (the slow path). */
+static int __attribute__((noinline, cold)) vtable_start(struct sl_fb_vctx *ctx, uint64_t pos,
+                                                        struct sl_fb_vtab *tab)
 {
     if (!valigned(pos, 4))
         return vfail(ctx, pos, "table not 4-aligned");
@@ -334,6 +395,66 @@ static inline int voffset_slot(struct sl_fb_vctx *ctx, uint64_t slot)
     if (!vrange(ctx, slot, 4))
         return vfail(ctx, slot, "offset out of bounds");
     return 0;
+}
+
+/* Fast forms of the checks above, for the verifier's common paths: each
+ * returns true only when the checks it stands for all pass (false: let them
+ * decide and word the failure). They rely on len > 4 and on positions
+ * >= 1 (true for anything a table's field leads to), so that range(x, n)
+ * is x + n <= len, and on len < SL_FB_BUFFER_MAX, so that a string that
+ * ends in range has a length below the maximum. */
+
+/* vstring_at(pos). */
+static inline bool vstring_ok(const uint8_t *base, uint64_t len, uint64_t pos)
+{
+    if ((pos & 3) || pos + 4 > len)
+        return false;
+    uint64_t end = pos + 4 + sl_fb_u32(base + pos);
+    return end < len && base[end] == 0;
+}
+
+/* voffset_slot(slot) and vvector_max at the vector it points to; *vec gets
+ * the vector's position and *count its length. */
+static inline bool vvector_ok(const uint8_t *base, uint64_t len, uint64_t slot, uint32_t elem,
+                              uint32_t count_max, uint64_t *vec, uint32_t *count)
+{
+    if ((slot & 3) || slot + 4 > len)
+        return false;
+    uint64_t pos = slot + sl_fb_u32(base + slot);
+    if ((pos & 3) || pos + 4 > len)
+        return false;
+    uint32_t n = sl_fb_u32(base + pos);
+    if (n >= count_max || pos + 4 + (uint64_t)elem * n > len)
+        return false;
+    *vec = pos;
+    *count = n;
+    return true;
+}
+
+/* voffset_slot(slot), then vstring_at at the string it points to. */
+static inline int vstring_field(struct sl_fb_vctx *ctx, uint64_t slot)
+{
+    const uint8_t *base = ctx->base;
+    uint64_t len = ctx->len;
+    if (__builtin_expect((slot & 3) == 0 && slot + 4 <= len &&
+                         vstring_ok(base, len, slot + sl_fb_u32(base + slot)), 1))
+        return 0;
+    uint32_t n;
+    int rc = voffset_slot(ctx, slot);
+    return rc ? rc : vstring_at(ctx, vderef(ctx, slot), &n);
+}
+
+/* voffset_slot(slot), then vvector_max at the vector it points to. */
+static inline int vvector_field_at(struct sl_fb_vctx *ctx, uint64_t slot, uint32_t elem,
+                                   uint32_t count_max, uint64_t *vec, uint32_t *count)
+{
+    if (__builtin_expect(vvector_ok(ctx->base, ctx->len, slot, elem, count_max, vec, count), 1))
+        return 0;
+    int rc = voffset_slot(ctx, slot);
+    if (rc)
+        return rc;
+    *vec = vderef(ctx, slot);
+    return vvector_max(ctx, *vec, elem, count_max, count);
 }
 
 /* ---- nested buffers (stricter by design, see the file comment) ---- */
@@ -457,36 +578,36 @@ static int vvector_union(struct sl_fb_vctx *ctx, const struct sl_fb_object *owne
     if (type_n != n)
         return vfail(ctx, vec, "union vector of %u values has %u types", n, type_n);
     uint64_t types = vderef(ctx, type_slot) + 4;
-    for (uint32_t i = 0; i < n && !rc; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         uint64_t slot = vec + 4 + 4ull * i;
-        vindex(ctx, i);
         rc = vspend(ctx, slot);
         if (!rc)
             rc = vunion_value(ctx, owner, field, ctx->base[types + i], true, vderef(ctx, slot),
                               slot);
+        if (rc)
+            return vunwind_index(ctx, i, rc);
     }
-    if (!rc)
-        vindex(ctx, -1);
-    return rc;
+    return 0;
 }
 
 /* Elements of a vector of strings or tables (object NULL: strings). */
 static int vvector_offsets(struct sl_fb_vctx *ctx, const struct sl_fb_object *object,
                            uint64_t vec, uint32_t n)
 {
-    int rc = 0;
-    for (uint32_t i = 0; i < n && !rc; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         uint64_t slot = vec + 4 + 4ull * i;
-        uint32_t len;
-        vindex(ctx, i);
-        rc = vspend(ctx, slot);
-        if (!rc)
-            rc = object ? vtable(ctx, object, vderef(ctx, slot))
-                        : vstring_at(ctx, vderef(ctx, slot), &len);
+        int rc = vspend(ctx, slot);
+        if (rc)
+            return vunwind_index(ctx, i, rc);
+        uint64_t pos = vderef(ctx, slot);
+        if (object)
+            rc = vtable(ctx, object, pos);
+        else if (__builtin_expect(!vstring_ok(ctx->base, ctx->len, pos), 0))
+            rc = vstring_at(ctx, pos, &(uint32_t){0});
+        if (rc)
+            return vunwind_index(ctx, i, rc);
     }
-    if (!rc)
-        vindex(ctx, -1);
-    return rc;
+    return 0;
 }
 
 static int vvector_field(struct sl_fb_vctx *ctx, const struct sl_fb_object *owner,
@@ -581,37 +702,33 @@ static int vfield(struct sl_fb_vctx *ctx, const struct sl_fb_object *owner,
 }
 
 /* A present field (off != 0) as its plan says; the same checks, in the same
- * order, as vfield() makes for it. */
+ * order, as vfield() makes for it (its fast forms first). */
 static inline int vplanned(struct sl_fb_vctx *ctx, const struct sl_fb_object *owner,
                            const struct sl_fb_vplan *plan, const struct sl_fb_vtab *tab,
                            uint16_t off)
 {
-    uint64_t f = tab->pos + off;
+    uint64_t f = tab->pos + off, vec, len = ctx->len;
     uint32_t n;
     int rc;
     switch (plan->kind) {
     case SL_FB_VK_SCALAR:
-        if (!valigned(f, plan->align) || !vrange(ctx, f, plan->size))
+        if (__builtin_expect((f & (plan->align - 1u)) || f + plan->size > len, 0))
             return vscalar_field(ctx, plan->field, f);
         return 0;
     case SL_FB_VK_STRUCT:
-        if (!valigned(f, plan->align) || !vrange(ctx, f, plan->size))
+        if (__builtin_expect((f & (plan->align - 1u)) || f + plan->size > len, 0))
             return vobject_field(ctx, owner, plan->field, f);
         return 0;
     case SL_FB_VK_STRING:
-        rc = voffset_slot(ctx, f);
-        return rc ? rc : vstring_at(ctx, vderef(ctx, f), &n);
+        return vstring_field(ctx, f);
     case SL_FB_VK_VECTOR:
-        rc = voffset_slot(ctx, f);
-        return rc ? rc : vvector_max(ctx, vderef(ctx, f), plan->size, plan->count_max, &n);
+        return vvector_field_at(ctx, f, plan->size, plan->count_max, &vec, &n);
     case SL_FB_VK_VEC_STRINGS:
     case SL_FB_VK_VEC_TABLES:
-        rc = voffset_slot(ctx, f);
-        if (!rc)
-            rc = vvector_max(ctx, vderef(ctx, f), 4, plan->count_max, &n);
-        return rc ? rc : vvector_offsets(ctx, plan->object, vderef(ctx, f), n);
+        rc = vvector_field_at(ctx, f, 4, plan->count_max, &vec, &n);
+        return rc ? rc : vvector_offsets(ctx, plan->object, vec, n);
     case SL_FB_VK_TABLE:
-        if (!vrange(ctx, f, 4))
+        if (f + 4 > len)
             return vfail(ctx, f, "offset out of bounds");
         return vtable(ctx, plan->object, vderef(ctx, f));
     default:
@@ -619,26 +736,35 @@ static inline int vplanned(struct sl_fb_vctx *ctx, const struct sl_fb_object *ow
     }
 }
 
+/* An absent field that its plan says to look at anyway. */
+static int vabsent(struct sl_fb_vctx *ctx, const struct sl_fb_object *object,
+                   const struct sl_fb_vplan *plan, const struct sl_fb_vtab *tab)
+{
+    if (plan->field->required)
+        return vfail(ctx, tab->pos, "required field missing");
+    return vunion_field(ctx, object, plan->field, tab, 0); /* a type without a value */
+}
+
 /* Fields in the schema's order (by name, as reflection.cpp walks them). */
 static int vtable_body(struct sl_fb_vctx *ctx, const struct sl_fb_object *object,
                        const struct sl_fb_vtab *tab)
 {
-    struct sl_fb_vframe *frame = vframe_open(ctx);
     const struct sl_fb_vplan *plan = object->vplan, *end = plan + object->field_count;
+    const uint8_t *vt = ctx->base + tab->vt; /* a nested buffer puts ctx->base back */
+    uint32_t vt_size = tab->vt_size;
     for (; plan < end; plan++) {
-        uint16_t off = vfield_off(ctx, tab, plan->voff);
-        int rc = 0;
-        frame->plan = plan;
+        /* vtable_start checked vt_size bytes at vt; even voff < vt_size fits */
+        uint16_t off = (uint32_t)plan->voff + 2u <= vt_size ? sl_fb_u16(vt + plan->voff) : 0;
+        int rc;
         if (off)
             rc = vplanned(ctx, object, plan, tab, off);
-        else if (plan->check_absent && plan->field->required)
-            rc = vfail(ctx, tab->pos, "required field missing");
-        else if (plan->check_absent)
-            rc = vunion_field(ctx, object, plan->field, tab, 0); /* a type without a value */
-        if (rc)
-            return rc;
+        else if (__builtin_expect(plan->check_absent, 0))
+            rc = vabsent(ctx, object, plan, tab);
+        else
+            continue;
+        if (__builtin_expect(rc != 0, 0))
+            return vunwind(ctx, plan, rc);
     }
-    vframe_close(ctx);
     return 0;
 }
 
@@ -649,10 +775,11 @@ int sl_fb_verify(const uint8_t *buf, size_t len, bool prefixed, const struct sl_
 {
     SL_ASSERT(object && !object->is_struct && opts);
     SL_ASSERT(buf || len == 0);
-    struct sl_fb_vctx ctx; /* frames[] are written before they are read: not zeroed */
+    struct sl_fb_vctx ctx; /* fail_path[] is written before it is read: not zeroed */
     ctx.origin = ctx.base = buf;
     ctx.len = len;
-    ctx.depth = ctx.tables = ctx.frame_count = 0;
+    ctx.depth = ctx.tables = ctx.fail_count = 0;
+    ctx.fail_index = -1;
     ctx.depth_max = opts->depth_max ? opts->depth_max : SL_FB_DEPTH_MAX;
     ctx.tables_max = opts->tables_max ? opts->tables_max : SL_FB_TABLES_MAX;
     ctx.work = 0;
@@ -665,13 +792,16 @@ int sl_fb_verify(const uint8_t *buf, size_t len, bool prefixed, const struct sl_
         ctx.depth_max = SL_FB_VERIFY_DEPTH_CAP;
     if (err && err_len)
         err[0] = 0;
-    if (len >= SL_FB_BUFFER_MAX)
-        return vfail(&ctx, 0, "buffer of %zu bytes too large", len);
+    int rc;
     uint64_t root_slot = prefixed ? 4 : 0;
-    if (len < root_slot + 4)
-        return vfail(&ctx, 0, "buffer of %zu bytes too small", len);
-    if (prefixed && sl_fb_u32(buf) != len - 4)
-        return vfail(&ctx, 0, "size prefix %u does not match %zu bytes after it", sl_fb_u32(buf),
-                     len - 4);
-    return vtable(&ctx, object, root_slot + sl_fb_u32(buf + root_slot));
+    if (len >= SL_FB_BUFFER_MAX)
+        rc = vfail(&ctx, 0, "buffer of %zu bytes too large", len);
+    else if (len < root_slot + 4)
+        rc = vfail(&ctx, 0, "buffer of %zu bytes too small", len);
+    else if (prefixed && sl_fb_u32(buf) != len - 4)
+        rc = vfail(&ctx, 0, "size prefix %u does not match %zu bytes after it", sl_fb_u32(buf),
+                   len - 4);
+    else
+        rc = vtable(&ctx, object, root_slot + sl_fb_u32(buf + root_slot));
+    return rc ? vreport(&ctx) : 0;
 }
