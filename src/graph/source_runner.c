@@ -453,10 +453,111 @@ static int gen_init(struct sl_source_runner *source, char *err, size_t err_len)
     return 0;
 }
 
+/* ---- sources with their own runtime (sl/connector.h) ---- */
+
+struct sl_source_emit {
+    struct sl_source_runner *source;
+    struct shard shard;
+    uint64_t events;
+};
+
+void sl_source_emit(struct sl_source_emit *emit, const uint8_t *buf, uint32_t len,
+                    uint64_t position, uint32_t *worker, uint64_t *tag)
+{
+    struct sl_source_runner *source = emit->source;
+    uint32_t w = shard_event(source, &emit->shard, buf, len, source->node, position);
+    if (worker)
+        *worker = w;
+    if (tag)
+        *tag = emit->shard.open[w]->tag;
+    /* relaxed: statistics */
+    atomic_fetch_add_explicit(&source->events, 1, memory_order_relaxed);
+}
+
+void sl_source_emit_error(struct sl_source_emit *emit, const char *reason, uint64_t position)
+{
+    struct sl_source_runner *source = emit->source;
+    struct sl_run *run = source->run;
+    char offset[24];
+    snprintf(offset, sizeof(offset), "%llu", (unsigned long long)position);
+    const char *keys[] = {"sluice.error.node", "sluice.error.reason", "sluice.error.offset"};
+    const char *values[] = {run->job->nodes[source->node].name, reason, offset};
+    struct sl_fbb *b = &source->error_builder;
+    sl_fbb_reset(b);
+    sl_fb_ref refs[3], type = sl_fbb_string(b, "sluice.ingest_error", 19);
+    for (int i = 0; i < 3; i++) {
+        sl_fb_ref key = sl_fbb_string(b, keys[i], strlen(keys[i]));
+        sl_fb_ref value = sl_fbb_string(b, values[i], strlen(values[i]));
+        sl_fbb_table_start(b);
+        sl_fbb_add_ref(b, run->envelope.header_key, key);
+        sl_fbb_add_ref(b, run->envelope.header_value, value);
+        refs[i] = sl_fbb_table_end(b);
+    }
+    sl_fb_ref headers = sl_fbb_vector_refs(b, refs, 3);
+    sl_fbb_table_start(b);
+    sl_fbb_add_ref(b, run->envelope.type, type);
+    sl_fbb_add_ref(b, run->envelope.headers, headers);
+    size_t len;
+    const uint8_t *frame = sl_fbb_finish(b, sl_fbb_table_end(b), true, &len);
+    shard_event(source, &emit->shard, frame, (uint32_t)len, source->node | SL_RUN_ERROR_EVENT,
+                position);
+}
+
+void sl_source_flush(struct sl_source_emit *emit) { shard_flush(emit->source, &emit->shard); }
+
+uint64_t sl_source_done_tag(struct sl_source_emit *emit, uint32_t worker)
+{
+    /* acquire: pairs with the worker's release store of its done tag */
+    return atomic_load_explicit(&emit->source->done[worker].tag, memory_order_acquire);
+}
+
+static int typed_run(struct sl_source_runner *source)
+{
+    const struct sl_source_type *type = source->run->job->nodes[source->node].source;
+    pool_create(source);
+    struct sl_source_emit emit = {.source = source};
+    int rc = type->run(source->impl, &emit);
+    shard_end(source, &emit.shard);
+    return rc;
+}
+
+static void typed_stop(struct sl_source_runner *source)
+{
+    source->run->job->nodes[source->node].source->stop(source->impl);
+}
+
+static void typed_destroy(struct sl_source_runner *source)
+{
+    const struct sl_source_type *type = source->run->job->nodes[source->node].source;
+    if (source->impl)
+        type->close(source->impl);
+    sl_fbb_fini(&source->error_builder);
+}
+
+static int typed_init(struct sl_source_runner *source, char *err, size_t err_len)
+{
+    struct sl_job_node *node = &source->run->job->nodes[source->node];
+    struct sl_source_args args = {.plan = node->plan, .schemas = &source->run->job->schemas,
+                                  .node_name = node->name, .workers = source->run->job->workers};
+    sl_fbb_init(&source->error_builder, 2048);
+    int rc = node->source->open(&args, &source->impl, err, err_len);
+    if (rc) {
+        source->impl = NULL;
+        sl_fbb_fini(&source->error_builder);
+        return rc;
+    }
+    source->run_fn = typed_run;
+    source->stop_fn = typed_stop;
+    source->destroy_fn = typed_destroy;
+    return 0;
+}
+
 int sl_source_runner_init(struct sl_source_runner *source, char *err, size_t err_len)
 {
-    const char *type = source->run->job->nodes[source->node].type_name;
-    if (strcmp(type, "gen") == 0)
+    const struct sl_job_node *node = &source->run->job->nodes[source->node];
+    if (node->source->run)
+        return typed_init(source, err, err_len);
+    if (strcmp(node->type_name, "gen") == 0)
         return gen_init(source, err, err_len);
     return ingest_init(source, err, err_len);
 }

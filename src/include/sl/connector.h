@@ -1,22 +1,63 @@
 /* sl/connector.h - what a source or sink type declares: a name, an options
- * table and a compile callback that checks its settings. Sources and sinks
- * run on their own threads (io_uring loops, Kafka clients); their runtime
- * hooks are added with the runtime that drives them. */
+ * table, a compile callback that checks its settings, and the runtime hooks
+ * its thread calls. Sources and sinks run on their own threads (io_uring
+ * loops, Kafka clients). */
 #ifndef SL_CONNECTOR_H
 #define SL_CONNECTOR_H
 
 #include "sl/operator.h"
 
+struct sl_fb_schemas;
+struct sl_source_emit; /* the runner's side of a running source, see below */
+
+/* What a source's open() gets. */
+struct sl_source_args {
+    const void *plan;                     /* what compile() made */
+    const struct sl_fb_schemas *schemas;  /* envelope + payload schemas (verify, transcode) */
+    const char *node_name;
+    uint32_t workers;                     /* the job's worker count */
+};
+
+/*
+ * A source with its own runtime (kafka) runs on the source runner's thread:
+ *   open(args, &state)  on that thread
+ *   run(state, emit)    produce events with sl_source_emit() until the input
+ *                       ends or stop() was called, then return 0 (or -errno:
+ *                       the run fails); the runner then sends end of stream
+ *   stop(state)         any thread, async-signal-safe: make run() return soon
+ *   close(state)        after run() returned
+ * (tcp, file and gen are driven by the runner itself and leave these NULL.)
+ */
 struct sl_source_type {
     const char *name;
     const char *summary;
     const struct sl_option *options;  /* ends with a row whose key is NULL */
     int (*compile)(struct sl_op_compile *c, void **plan);
     void (*plan_free)(void *plan);
+    int (*open)(const struct sl_source_args *args, void **state, char *err, size_t err_len);
+    int (*run)(void *state, struct sl_source_emit *emit);
+    void (*stop)(void *state);
+    void (*close)(void *state);
 };
 
+/* ---- what a running source calls (source runner thread only) ---- */
+
+/* Hands on one verified, size-prefixed sluice.Event buffer (buf at any
+ * address; it is copied) to the worker that owns its key's key group, with
+ * its source position (e.g. a Kafka offset). Reports that worker and the tag
+ * of the batch it went into. May wait (backpressure) for the workers. */
+void sl_source_emit(struct sl_source_emit *emit, const uint8_t *buf, uint32_t len,
+                    uint64_t position, uint32_t *worker, uint64_t *tag);
+/* Sends rejected input to the source node's errors port: an event of type
+ * sluice.ingest_error carrying reason and position in its headers. */
+void sl_source_emit_error(struct sl_source_emit *emit, const char *reason, uint64_t position);
+/* Hands on every partly filled batch now (call when the input goes idle). */
+void sl_source_flush(struct sl_source_emit *emit);
+/* Every batch to worker with a tag up to the returned one is fully handled:
+ * its events were written by every sink they reached. */
+uint64_t sl_source_done_tag(struct sl_source_emit *emit, uint32_t worker);
+
 struct sl_batch;
-struct sl_fb_schemas;
 
 /* What a sink's open() gets. */
 struct sl_sink_args {
