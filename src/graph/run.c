@@ -103,7 +103,13 @@ int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_co
     for (uint32_t w = 0; !rc && w < job->workers; w++) {
         struct sl_worker *worker = &run->workers[w];
         for (uint32_t i = 0; i < worker->input_count; i++)
-            worker->inputs[i].acked = run->sources[worker->inputs[i].source].acks != NULL;
+        {
+            /* done tags are published for tcp ack mode and for sources with
+             * their own runtime (they commit positions, e.g. Kafka offsets) */
+            const struct sl_source_runner *source = &run->sources[worker->inputs[i].source];
+            worker->inputs[i].acked =
+                source->acks != NULL || job->nodes[source->node].source->run != NULL;
+        }
     }
     return rc;
 }
