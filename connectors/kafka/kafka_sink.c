@@ -18,9 +18,10 @@
  * that finally fails (after librdkafka's retries, message.timeout.ms) or that
  * cannot be produced at all (over message.max.bytes, no JSON form, no topic)
  * is produced to the dead-letter topic with the headers sluice.error.reason
- * and sluice.error.topic; a message over message.max.bytes keeps its key and
- * headers but not its value there (this producer cannot send it anywhere)
- * and says its size in sluice.error.value_bytes. When a dead letter fails
+ * and sluice.error.topic; a message over message.max.bytes keeps only its key
+ * there (this producer cannot send its value or headers anywhere) and says
+ * its size in sluice.error.value_bytes and the event's id in
+ * sluice.error.event_id. When a dead letter fails
  * too, write() fails: nothing is dropped silently.
  *
  * Threading: one instance per sink node, touched only by its sink thread;
@@ -81,6 +82,11 @@ static const struct sl_option kafka_sink_options[] = {
      "largest message set sent to one partition (batch.size)"},
     {"compression", SL_OPT_ENUM, "none", false, "none|gzip|snappy|lz4|zstd",
      "compression of message sets (compression.codec)"},
+    {"max_in_flight", SL_OPT_INT, "1", false, NULL,
+     "produce requests in flight per broker connection, 1..5 "
+     "(max.in.flight.requests.per.connection); 1 because write() waits for each batch anyway, "
+     "and librdkafka's mock cluster (embedded, sluice broker) leaves Nagle on, which stalls "
+     "pipelined responses ~40 ms behind the client's delayed ACK"},
     {"delivery_timeout", SL_OPT_DURATION, "120s", false, NULL,
      "how long a message is retried before it counts as failed and is dead-lettered "
      "(message.timeout.ms)"},
@@ -118,6 +124,7 @@ struct kafka_letter {
     size_t value_len;
     size_t value_bytes;          /* the original value's size */
     rd_kafka_headers_t *headers; /* the message's own headers, or NULL */
+    char *event_id;              /* the event's id when value and headers are left out */
     int64_t ts_ms;               /* 0: produce time */
     char reason[KAFKA_REASON_BYTES];
 };
@@ -131,7 +138,7 @@ struct kafka_sink {
     bool embedded_held;          /* holds a reference on the embedded cluster */
     int64_t wait_ms;             /* bound on one batch's delivery: timeout + margin */
     int64_t deadline_ms;         /* of the current write() (CLOCK_MONOTONIC) */
-    uint16_t voff_key, voff_ts, voff_headers, voff_header_key, voff_header_value;
+    uint16_t voff_id, voff_key, voff_ts, voff_headers, voff_header_key, voff_header_value;
     uint8_t *staging;            /* the current event in the raw framing */
     size_t staging_cap;          /* bytes */
     struct sl_fb_json json;      /* format json: transcoder, reused */
@@ -200,6 +207,8 @@ static void plan_conf_ours(struct sl_op_compile *c, struct kafka_sink_plan *plan
     snprintf(text, sizeof(text), "%lld", sl_op_int(c, "batch_bytes"));
     plan_conf_add(plan, "batch.size", text);
     plan_conf_add(plan, "compression.codec", sl_op_string(c, "compression"));
+    snprintf(text, sizeof(text), "%lld", sl_op_int(c, "max_in_flight"));
+    plan_conf_add(plan, "max.in.flight.requests.per.connection", text);
     snprintf(text, sizeof(text), "%lld", sl_op_int(c, "delivery_timeout") / 1000);
     plan_conf_add(plan, "message.timeout.ms", text);
 }
@@ -338,6 +347,7 @@ static void letter_free(struct kafka_letter *letter)
     free(letter->dead_letter_topic);
     free(letter->key);
     free(letter->value);
+    free(letter->event_id);
     if (letter->headers)
         rd_kafka_headers_destroy(letter->headers);
 }
@@ -352,9 +362,10 @@ static void *copy_bytes(const void *bytes, size_t len)
     return copy;
 }
 
-/* Queues a message for the dead-letter topic (copies everything given).
- * Without a dead-letter topic for it, the sink fails instead. */
-static void letter_add(struct kafka_sink *sink, const char *topic, const void *key,
+/* Queues a message for the dead-letter topic (copies everything given) and
+ * returns it. Without a dead-letter topic for it, the sink fails instead
+ * (NULL). */
+static struct kafka_letter *letter_add(struct kafka_sink *sink, const char *topic, const void *key,
                        size_t key_len, const void *value, size_t value_len, bool keep_value,
                        const rd_kafka_headers_t *headers, int64_t ts_ms, const char *reason)
 {
@@ -362,7 +373,7 @@ static void letter_add(struct kafka_sink *sink, const char *topic, const void *k
     if (!dead_letter && topic[0] == '\0') {
         snprintf(sink->fatal, sizeof(sink->fatal),
                  "an event has no topic (%s) and no dead_letter_topic is set", reason);
-        return;
+        return NULL;
     }
     if (sink->letter_count == sink->letter_cap) {
         sink->letter_cap = sink->letter_cap ? 2 * sink->letter_cap : 16;
@@ -386,6 +397,7 @@ static void letter_add(struct kafka_sink *sink, const char *topic, const void *k
         SL_ASSERT(asprintf(&letter->dead_letter_topic, "%s.dlq", topic) >= 0);
     SL_ASSERT(letter->topic && letter->dead_letter_topic);
     snprintf(letter->reason, sizeof(letter->reason), "%s", reason);
+    return letter;
 }
 
 /* dr_msg_cb: runs inside rd_kafka_poll()/rd_kafka_flush() on the sink thread. */
@@ -465,6 +477,8 @@ static int letter_produce(struct kafka_sink *sink, struct kafka_letter *letter, 
         snprintf(size_text, sizeof(size_text), "%zu", letter->value_bytes);
         rd_kafka_header_add(headers, "sluice.error.value_bytes", -1, size_text, -1);
     }
+    if (letter->event_id)
+        rd_kafka_header_add(headers, "sluice.error.event_id", -1, letter->event_id, -1);
     rd_kafka_vu_t vus[] = {
         {.vtype = RD_KAFKA_VTYPE_TOPIC, .u.cstr = letter->dead_letter_topic},
         {.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {letter->key, letter->key_len}},
@@ -649,14 +663,22 @@ static void event_dead_letter(struct kafka_sink *sink, const char *topic, const 
     rd_kafka_headers_t *headers = rd_kafka_headers_new(8);
     const uint8_t *root = sl_fb_root(sink->staging);
     size_t n = 0;
-    add_headers(sink, root, &n);
+    if (keep_value)
+        add_headers(sink, root, &n);
     for (size_t i = 0; i < n; i++)
         rd_kafka_header_add(headers, sink->vus[i].u.header.name, -1, sink->vus[i].u.header.val,
                             sink->vus[i].u.header.size);
     const uint8_t *ts = sl_fb_field_ptr(root, sink->voff_ts);
     int64_t ts_ms = ts ? (int64_t)sl_fb_u64(ts) / 1000 : 0;
-    letter_add(sink, topic, key, key_len, value, value_len, keep_value, headers, ts_ms, reason);
+    struct kafka_letter *letter = letter_add(sink, topic, key, key_len, value, value_len,
+                                             keep_value, headers, ts_ms, reason);
     rd_kafka_headers_destroy(headers);
+    size_t id_len;
+    const char *id = fb_string(root, sink->voff_id, &id_len);
+    if (letter && !keep_value && id) {
+        letter->event_id = strndup(id, id_len);
+        SL_ASSERT(letter->event_id);
+    }
 }
 
 /* The value of the staged event in the sink's format; NULL with why set
@@ -718,7 +740,8 @@ static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t 
     }
     snprintf(why, sizeof(why), "%s (value %zu bytes, key %zu bytes)", rd_kafka_err2str(code),
              value_len, key_len);
-    /* too large for message.max.bytes: the dead letter cannot carry the value either */
+    /* too large for message.max.bytes: the dead letter cannot carry the value (nor the
+     * headers, which may be what is large) either */
     event_dead_letter(sink, topic, key, key_len, value, value_len,
                       code != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, why);
 }
@@ -748,6 +771,7 @@ static uint16_t envelope_voff(const struct sl_fb_object *object, const char *nam
 static void resolve_envelope(struct kafka_sink *sink)
 {
     const struct sl_fb_object *event = sink->schemas->envelope;
+    sink->voff_id = envelope_voff(event, "id");
     sink->voff_key = envelope_voff(event, "key");
     sink->voff_ts = envelope_voff(event, "ts");
     sink->voff_headers = envelope_voff(event, "headers");
