@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "core/assert.h"
 #include "fb/json_int.h"
 
@@ -36,17 +40,34 @@ void sl_json_tape_fini(struct sl_json_tape *tape)
     memset(tape, 0, sizeof(*tape));
 }
 
-static uint32_t tok_new(struct parser *p, enum sl_json_kind kind)
+static void __attribute__((noinline)) tok_grow(struct sl_json_tape *tape)
+{
+    tape->cap = tape->cap ? tape->cap * 2 : 256;
+    tape->toks = realloc(tape->toks, tape->cap * sizeof(*tape->toks));
+    SL_ASSERT(tape->toks);
+}
+
+/* Writes token t field by field (a struct literal costs a padded copy). */
+static inline void tok_set(struct parser *p, uint32_t t, enum sl_json_kind kind, size_t start,
+                           size_t len, uint32_t end, uint32_t count, bool escaped, bool is_int)
+{
+    struct sl_json_tok *tok = &p->tape->toks[t];
+    tok->start = (uint32_t)start;
+    tok->len = (uint32_t)len;
+    tok->end = end;
+    tok->count = count;
+    tok->kind = (uint8_t)kind;
+    tok->escaped = escaped;
+    tok->is_int = is_int;
+}
+
+/* Index of a new token, which the caller writes whole (tok_set). */
+static inline uint32_t tok_new(struct parser *p)
 {
     struct sl_json_tape *tape = p->tape;
-    if (tape->count == tape->cap) {
-        tape->cap = tape->cap ? tape->cap * 2 : 256;
-        tape->toks = realloc(tape->toks, tape->cap * sizeof(*tape->toks));
-        SL_ASSERT(tape->toks);
-    }
-    uint32_t i = tape->count++;
-    tape->toks[i] = (struct sl_json_tok){.start = (uint32_t)p->pos, .kind = (uint8_t)kind};
-    return i;
+    if (__builtin_expect(tape->count == tape->cap, 0))
+        tok_grow(tape);
+    return tape->count++;
 }
 
 static void skip_ws(struct parser *p)
@@ -92,81 +113,121 @@ static inline uint64_t swar_special(uint64_t w)
     return (zero_quote | zero_slash | control | w) & SWAR_HIGH;
 }
 
-static int parse_string(struct parser *p)
+/* The escape, control or non-ASCII byte c at pos (inside a string that
+ * started at start): checks it and returns the position after it, or 0
+ * with the failure in p->err. */
+static size_t __attribute__((noinline)) string_special(struct parser *p, size_t pos,
+                                                     bool *escaped)
 {
-    uint32_t t = tok_new(p, SL_JSON_STR);
-    size_t start = ++p->pos; /* after the opening quote */
-    bool escaped = false;
-    while (p->pos < p->len) {
-        /* 8 bytes at a time while none is '"', '\\', a control or non-ASCII byte */
-        while (p->pos + 8 <= p->len) {
-            uint64_t w;
-            memcpy(&w, p->s + p->pos, 8);
-            uint64_t special = swar_special(w);
-            if (special) {
-                /* the lowest marked byte is always a real one (little-endian) */
-                p->pos += (size_t)__builtin_ctzll(special) / 8;
-                break;
-            }
-            p->pos += 8;
-        }
-        if (p->pos >= p->len)
-            break;
-        unsigned char c = (unsigned char)p->s[p->pos];
-        if (c == '"') {
-            struct sl_json_tok *tok = &p->tape->toks[t];
-            tok->start = (uint32_t)start;
-            tok->len = (uint32_t)(p->pos - start);
-            tok->escaped = escaped;
-            tok->end = t + 1;
-            p->pos++;
+    const char *s = p->s;
+    unsigned char c = (unsigned char)s[pos];
+    if (c < 0x20) {
+        fail(p, pos, "control character in string (escape it)");
+        return 0;
+    }
+    if (c >= 0x80) {
+        size_t n = sl_utf8_len((const unsigned char *)s + pos, p->len - pos);
+        if (!n)
+            fail(p, pos, "invalid UTF-8 in string");
+        return n ? pos + n : 0;
+    }
+    /* a backslash */
+    *escaped = true;
+    if (pos + 1 >= p->len)
+        return p->len; /* unterminated: the caller words it */
+    char e = s[pos + 1];
+    if (strchr("\"\\/bfnrt", e) && e)
+        return pos + 2;
+    if (e != 'u') {
+        fail(p, pos, "invalid escape in string");
+        return 0;
+    }
+    uint32_t u;
+    if (pos + 6 > p->len || hex4(s + pos + 2, &u)) {
+        fail(p, pos, "invalid \\u escape (needs 4 hex digits)");
+        return 0;
+    }
+    pos += 6;
+    if (u >= 0xdc00 && u <= 0xdfff) {
+        fail(p, pos - 6, "lone low surrogate in \\u escape");
+        return 0;
+    }
+    if (u >= 0xd800 && u <= 0xdbff) {
+        uint32_t lo;
+        if (pos + 6 > p->len || s[pos] != '\\' || s[pos + 1] != 'u' || hex4(s + pos + 2, &lo) ||
+            lo < 0xdc00 || lo > 0xdfff) {
+            fail(p, pos - 6, "high surrogate not followed by a low surrogate");
             return 0;
         }
-        if (c < 0x20)
-            return fail(p, p->pos, "control character in string (escape it)");
-        if (c == '\\') {
-            escaped = true;
-            if (p->pos + 1 >= p->len)
-                break;
-            char e = p->s[p->pos + 1];
-            if (strchr("\"\\/bfnrt", e) && e) {
-                p->pos += 2;
-                continue;
-            }
-            if (e != 'u')
-                return fail(p, p->pos, "invalid escape in string");
-            uint32_t u;
-            if (p->pos + 6 > p->len || hex4(p->s + p->pos + 2, &u))
-                return fail(p, p->pos, "invalid \\u escape (needs 4 hex digits)");
-            p->pos += 6;
-            if (u >= 0xdc00 && u <= 0xdfff)
-                return fail(p, p->pos - 6, "lone low surrogate in \\u escape");
-            if (u >= 0xd800 && u <= 0xdbff) {
-                uint32_t lo;
-                if (p->pos + 6 > p->len || p->s[p->pos] != '\\' || p->s[p->pos + 1] != 'u' ||
-                    hex4(p->s + p->pos + 2, &lo) || lo < 0xdc00 || lo > 0xdfff)
-                    return fail(p, p->pos - 6, "high surrogate not followed by a low surrogate");
-                p->pos += 6;
-            }
-            continue;
-        }
-        if (c >= 0x80) {
-            size_t n = sl_utf8_len((const unsigned char *)p->s + p->pos, p->len - p->pos);
-            if (!n)
-                return fail(p, p->pos, "invalid UTF-8 in string");
-            p->pos += n;
-            continue;
-        }
-        p->pos++;
+        pos += 6;
     }
-    return fail(p, start - 1, "unterminated string");
+    return pos;
+}
+
+/* Non-zero for '"', '\\', a control or a non-ASCII byte. */
+static inline bool byte_special(unsigned char c) { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80; }
+
+#ifdef __SSE2__
+#define SCAN_BYTES 16u
+/* Index of the first '"', '\\', control or non-ASCII byte of s[0..16), 16 if none. */
+static inline uint32_t scan_special(const char *s)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)s);
+    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                             _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    m = _mm_or_si128(m, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))); /* signed: and >= 0x80 */
+    return (uint32_t)__builtin_ctz((unsigned)_mm_movemask_epi8(m) | 0x10000u);
+}
+#else
+#define SCAN_BYTES 8u
+/* Index of the first '"', '\\', control or non-ASCII byte of s[0..8), 8 if none. */
+static inline uint32_t scan_special(const char *s)
+{
+    uint64_t w;
+    memcpy(&w, s, 8);
+    uint64_t special = swar_special(w);
+    /* the lowest marked byte is always a real one (little-endian) */
+    return special ? (uint32_t)__builtin_ctzll(special) / 8 : 8;
+}
+#endif
+
+static int parse_string(struct parser *p)
+{
+    const char *s = p->s;
+    size_t len = p->len, start = p->pos + 1, pos = start; /* after the opening quote */
+    bool escaped = false;
+    for (;;) {
+        /* 16 or 8 bytes at a time while none is '"', '\\', a control or non-ASCII byte */
+        for (;; pos += SCAN_BYTES) {
+            if (pos + SCAN_BYTES > len) {
+                while (pos < len && !byte_special((unsigned char)s[pos]))
+                    pos++;
+                break;
+            }
+            uint32_t at = scan_special(s + pos);
+            if (at < SCAN_BYTES) {
+                pos += at;
+                break;
+            }
+        }
+        if (pos >= len)
+            return fail(p, start - 1, "unterminated string");
+        if (s[pos] == '"')
+            break;
+        pos = string_special(p, pos, &escaped);
+        if (!pos)
+            return -EINVAL;
+    }
+    uint32_t t = tok_new(p);
+    tok_set(p, t, SL_JSON_STR, start, pos - start, t + 1, 0, escaped, false);
+    p->pos = pos + 1;
+    return 0;
 }
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 static int parse_number(struct parser *p)
 {
-    uint32_t t = tok_new(p, SL_JSON_NUM);
     size_t start = p->pos;
     const char *s = p->s;
     bool is_int = true;
@@ -200,10 +261,8 @@ static int parse_number(struct parser *p)
         while (p->pos < p->len && is_digit(s[p->pos]))
             p->pos++;
     }
-    struct sl_json_tok *tok = &p->tape->toks[t];
-    tok->len = (uint32_t)(p->pos - start);
-    tok->is_int = is_int;
-    tok->end = t + 1;
+    uint32_t t = tok_new(p);
+    tok_set(p, t, SL_JSON_NUM, start, p->pos - start, t + 1, 0, false, is_int);
     return 0;
 }
 
@@ -212,9 +271,8 @@ static int parse_literal(struct parser *p, const char *word, enum sl_json_kind k
     size_t n = strlen(word);
     if (p->len - p->pos < n || memcmp(p->s + p->pos, word, n) != 0)
         return fail(p, p->pos, "unexpected character (expected a JSON value)");
-    uint32_t t = tok_new(p, kind);
-    p->tape->toks[t].len = (uint32_t)n;
-    p->tape->toks[t].end = t + 1;
+    uint32_t t = tok_new(p);
+    tok_set(p, t, kind, p->pos, n, t + 1, 0, false, false);
     p->pos += n;
     return 0;
 }
@@ -225,7 +283,7 @@ static int parse_container(struct parser *p, int depth, bool is_obj)
 {
     if (depth >= SL_JSON_DEPTH_MAX)
         return fail(p, p->pos, "nesting too deep");
-    uint32_t t = tok_new(p, is_obj ? SL_JSON_OBJ : SL_JSON_ARR);
+    uint32_t start = (uint32_t)p->pos, t = tok_new(p);
     char close = is_obj ? '}' : ']';
     uint32_t count = 0;
     p->pos++;
@@ -262,8 +320,8 @@ static int parse_container(struct parser *p, int depth, bool is_obj)
             return fail(p, p->pos, is_obj ? "expected ',' or '}'" : "expected ',' or ']'");
         }
     }
-    p->tape->toks[t].count = count;
-    p->tape->toks[t].end = p->tape->count;
+    tok_set(p, t, is_obj ? SL_JSON_OBJ : SL_JSON_ARR, start, 0, p->tape->count, count, false,
+            false);
     return 0;
 }
 
