@@ -368,12 +368,28 @@ static int check_outputs_read(struct sl_job *job, struct sl_diags *diags)
     return rc;
 }
 
+static int job_check(struct sl_job *job, int rc, const char *const *sets, unsigned set_count,
+                     struct sl_diags *diags);
+
 int sl_job_load(struct sl_job *job, const char *path, const char *const *sets,
                 unsigned set_count, struct sl_diags *diags)
 {
     memset(job, 0, sizeof(*job));
     /* a tree with only ${NAME} errors is still checked, to report them all */
     int rc = sl_conf_load(path, &job->root, diags);
+    return job_check(job, rc, sets, set_count, diags);
+}
+
+int sl_job_parse(struct sl_job *job, const char *text, size_t len, struct sl_diags *diags)
+{
+    memset(job, 0, sizeof(*job));
+    int rc = sl_conf_parse(text, len, &job->root, diags);
+    return job_check(job, rc, NULL, 0, diags);
+}
+
+static int job_check(struct sl_job *job, int rc, const char *const *sets, unsigned set_count,
+                     struct sl_diags *diags)
+{
     if (!job->root)
         goto fail;
     for (unsigned i = 0; i < set_count; i++)

@@ -61,6 +61,8 @@ struct sl_job {
  * released already. */
 int sl_job_load(struct sl_job *job, const char *path, const char *const *sets,
                 unsigned set_count, struct sl_diags *diags);
+/* The same from a job file's text (tests, fuzzing). */
+int sl_job_parse(struct sl_job *job, const char *text, size_t len, struct sl_diags *diags);
 void sl_job_free(struct sl_job *job);
 
 /* Registries (graph/registry.c): NULL when no type has that name. */
