@@ -311,7 +311,32 @@ static int resolve_inputs(struct sl_job *job, struct sl_diags *diags)
     return rc;
 }
 
-/* Kahn's algorithm; nodes left over sit on a cycle. */
+/* Whether node start can reach itself along edges (depth-first, bounded by
+ * the node count). */
+static bool on_cycle(const struct sl_job *job, uint32_t start)
+{
+    uint32_t stack[SL_JOB_NODES_MAX], top = 0;
+    bool seen[SL_JOB_NODES_MAX] = {false};
+    stack[top++] = start;
+    while (top) {
+        uint32_t up = stack[--top];
+        for (uint32_t k = 0; k < job->node_count; k++) {
+            for (uint32_t e = 0; e < job->nodes[k].input_count; e++) {
+                if (job->nodes[k].inputs[e].node != up)
+                    continue;
+                if (k == start)
+                    return true;
+                if (!seen[k]) {
+                    seen[k] = true;
+                    stack[top++] = k;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+/* Kahn's algorithm; nodes left over sit on a cycle or after one. */
 static int order_nodes(struct sl_job *job, struct sl_diags *diags)
 {
     uint32_t pending[SL_JOB_NODES_MAX], n = 0;
@@ -335,7 +360,8 @@ static int order_nodes(struct sl_job *job, struct sl_diags *diags)
     if (n == job->node_count)
         return 0;
     for (uint32_t i = 0; i < job->node_count; i++) {
-        if (placed[i])
+        /* left over: on a cycle, or downstream of one (not reported) */
+        if (placed[i] || !on_cycle(job, i))
             continue;
         struct sl_job_node *node = &job->nodes[i];
         sl_diag_add(diags, node->conf->key_line, node->conf->key_col,
