@@ -70,14 +70,13 @@ static inline uint32_t tok_new(struct parser *p)
     return tape->count++;
 }
 
-static void skip_ws(struct parser *p)
+/* Position of the first byte at or after pos that is not JSON whitespace. */
+static inline size_t skip_ws(const char *s, size_t len, size_t pos)
 {
-    while (p->pos < p->len) {
-        char c = p->s[p->pos];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-            break;
-        p->pos++;
-    }
+    while (pos < len && (unsigned char)s[pos] <= ' ' &&
+           (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' || s[pos] == '\r'))
+        pos++;
+    return pos;
 }
 
 static int hex4(const char *s, uint32_t *v)
@@ -277,62 +276,10 @@ static int parse_literal(struct parser *p, const char *word, enum sl_json_kind k
     return 0;
 }
 
-static int parse_value(struct parser *p, int depth);
-
-static int parse_container(struct parser *p, int depth, bool is_obj)
+/* A scalar value (string, number or literal) at p->pos; p->pos moves past it. */
+static int parse_scalar(struct parser *p)
 {
-    if (depth >= SL_JSON_DEPTH_MAX)
-        return fail(p, p->pos, "nesting too deep");
-    uint32_t start = (uint32_t)p->pos, t = tok_new(p);
-    char close = is_obj ? '}' : ']';
-    uint32_t count = 0;
-    p->pos++;
-    skip_ws(p);
-    if (p->pos < p->len && p->s[p->pos] == close) {
-        p->pos++;
-    } else {
-        for (;;) {
-            skip_ws(p);
-            if (is_obj) {
-                if (p->pos >= p->len || p->s[p->pos] != '"')
-                    return fail(p, p->pos, "expected a string key");
-                int rc = parse_string(p);
-                if (rc)
-                    return rc;
-                skip_ws(p);
-                if (p->pos >= p->len || p->s[p->pos] != ':')
-                    return fail(p, p->pos, "expected ':' after key");
-                p->pos++;
-            }
-            int rc = parse_value(p, depth + 1);
-            if (rc)
-                return rc;
-            count++;
-            skip_ws(p);
-            if (p->pos < p->len && p->s[p->pos] == ',') {
-                p->pos++;
-                continue;
-            }
-            if (p->pos < p->len && p->s[p->pos] == close) {
-                p->pos++;
-                break;
-            }
-            return fail(p, p->pos, is_obj ? "expected ',' or '}'" : "expected ',' or ']'");
-        }
-    }
-    tok_set(p, t, is_obj ? SL_JSON_OBJ : SL_JSON_ARR, start, 0, p->tape->count, count, false,
-            false);
-    return 0;
-}
-
-static int parse_value(struct parser *p, int depth)
-{
-    skip_ws(p);
-    if (p->pos >= p->len)
-        return fail(p, p->pos, "unexpected end of input (expected a JSON value)");
     switch (p->s[p->pos]) {
-    case '{': return parse_container(p, depth, true);
-    case '[': return parse_container(p, depth, false);
     case '"': return parse_string(p);
     case 't': return parse_literal(p, "true", SL_JSON_TRUE);
     case 'f': return parse_literal(p, "false", SL_JSON_FALSE);
@@ -341,19 +288,95 @@ static int parse_value(struct parser *p, int depth)
     }
 }
 
+/* Opens the container at pos ('{' or '['): its token gets start and kind;
+ * count goes up per member and end is set when it closes. */
+static void open_container(struct parser *p, size_t pos, bool is_obj)
+{
+    uint32_t t = tok_new(p);
+    tok_set(p, t, is_obj ? SL_JSON_OBJ : SL_JSON_ARR, pos, 0, 0, 0, false, false);
+}
+
+/*
+ * The whole value, without recursion: open containers are on stack[] (their
+ * token indices), at most SL_JSON_DEPTH_MAX of them. States:
+ *   value   a value is expected at pos (after whitespace)
+ *   member  inside the innermost container, a member is expected
+ *   after   a value ended: a ',' or the innermost container's close follows
+ */
 int sl_json_tape_parse(struct sl_json_tape *tape, const char *json, size_t len, char *err,
                        size_t err_len)
 {
     struct parser p = {.tape = tape, .s = json, .len = len, .err = err, .err_len = err_len};
+    uint32_t stack[SL_JSON_DEPTH_MAX];
+    uint32_t depth = 0;
+    size_t pos = 0;
     tape->count = 0;
     if (len > UINT32_MAX)
         return fail(&p, 0, "input larger than 4 GiB");
-    int rc = parse_value(&p, 0);
+value:
+    pos = skip_ws(json, len, pos);
+    if (pos >= len)
+        return fail(&p, pos, "unexpected end of input (expected a JSON value)");
+    if (json[pos] == '{' || json[pos] == '[') {
+        bool is_obj = json[pos] == '{';
+        if (depth >= SL_JSON_DEPTH_MAX)
+            return fail(&p, pos, "nesting too deep");
+        stack[depth++] = tape->count;
+        open_container(&p, pos, is_obj);
+        pos = skip_ws(json, len, pos + 1);
+        if (pos < len && json[pos] == (is_obj ? '}' : ']')) {
+            pos++;
+            depth--;
+            tape->toks[stack[depth]].end = tape->count;
+            goto after;
+        }
+        goto member;
+    }
+    p.pos = pos;
+    int rc = parse_scalar(&p);
     if (rc)
         return rc;
-    skip_ws(&p);
-    if (p.pos != len)
-        return fail(&p, p.pos, "unexpected characters after the JSON value");
+    pos = p.pos;
+    goto after;
+member:
+    pos = skip_ws(json, len, pos);
+    if (tape->toks[stack[depth - 1]].kind == SL_JSON_OBJ) {
+        if (pos >= len || json[pos] != '"')
+            return fail(&p, pos, "expected a string key");
+        p.pos = pos;
+        rc = parse_string(&p);
+        if (rc)
+            return rc;
+        pos = skip_ws(json, len, p.pos);
+        if (pos >= len || json[pos] != ':')
+            return fail(&p, pos, "expected ':' after key");
+        pos++;
+    }
+    goto value;
+after:
+    if (depth == 0)
+        goto done;
+    tape->toks[stack[depth - 1]].count++;
+    pos = skip_ws(json, len, pos);
+    {
+        struct sl_json_tok *c = &tape->toks[stack[depth - 1]];
+        bool is_obj = c->kind == SL_JSON_OBJ;
+        if (pos < len && json[pos] == ',') {
+            pos++;
+            goto member;
+        }
+        if (pos < len && json[pos] == (is_obj ? '}' : ']')) {
+            pos++;
+            depth--;
+            c->end = tape->count;
+            goto after;
+        }
+        return fail(&p, pos, is_obj ? "expected ',' or '}'" : "expected ',' or ']'");
+    }
+done:
+    pos = skip_ws(json, len, pos);
+    if (pos != len)
+        return fail(&p, pos, "unexpected characters after the JSON value");
     return 0;
 }
 
