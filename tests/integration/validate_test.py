@@ -3,8 +3,8 @@
 
 Each tests/integration/jobs/NAME.yaml with a NAME.err beside it must be
 rejected (exit 2) with exactly those `file:line:col: error: ...` lines (in
-that order); each good_*.yaml, and every job in EXAMPLES_DIR, must validate
-(exit 0). Usage: validate_test.py SLUICE JOBS_DIR [EXAMPLES_DIR]"""
+that order); each good_*.yaml, and every job in the EXAMPLE_DIRs, must
+validate (exit 0). Usage: validate_test.py SLUICE JOBS_DIR [EXAMPLE_DIR...]"""
 import os
 import subprocess
 import sys
@@ -29,12 +29,12 @@ def main():
         if run.returncode != 2 or errors != expected:
             print(f"FAIL {name}: exit {run.returncode}\n  expected: {expected}\n  got:      {errors}")
             failures += 1
-    examples = sys.argv[3] if len(sys.argv) > 3 else None
-    for name in sorted(os.listdir(examples)) if examples else []:
-        if not name.endswith(".yaml"):
-            continue
+    examples = [os.path.join(d, n) for d in sys.argv[3:] for n in sorted(os.listdir(d))
+                if n.endswith(".yaml")]
+    for path in examples:
+        name = os.path.basename(path)
         cases.append(name)
-        run = subprocess.run([sluice, "validate", os.path.join(examples, name)], env=env,
+        run = subprocess.run([sluice, "validate", path], env=env,
                              capture_output=True, text=True, timeout=60)
         if run.returncode != 0:
             print(f"FAIL example {name}: exit {run.returncode}:\n{run.stderr}")
