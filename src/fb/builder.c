@@ -68,13 +68,25 @@ void sl_fbb_push_ref(struct sl_fbb *b, sl_fb_ref ref)
     fbb_push_u32(b, fbb_refer(b, ref));
 }
 
+/* The same bytes as prep(4, len + 1), a NUL, the bytes and their length,
+ * written with one reservation: [u32 len][bytes][NUL][pad to 4]. */
 sl_fb_ref sl_fbb_string(struct sl_fbb *b, const char *s, size_t len)
 {
     SL_ASSERT(!b->in_table);
-    sl_fbb_prep(b, 4, len + 1);
-    sl_fbb_pad(b, 1); /* NUL terminator */
-    sl_fbb_push(b, s, len);
-    fbb_push_u32(b, (uint32_t)len);
+    if (b->minalign < 4)
+        b->minalign = 4;
+    size_t pad = (~(b->size + len + 1) + 1) & 3, total = 4 + len + 1 + pad;
+    sl_fbb_reserve(b, total);
+    uint8_t *front = fbb_front(b) - total;
+    /* zeros first: the NUL and pad are 1..4 bytes at the end; the bytes and
+     * the length (written after) cover whatever else the 4 zeros touched */
+    memset(front + total - 4, 0, 4);
+    memcpy(front + 4, s, len);
+    uint32_t n = (uint32_t)len;
+    memcpy(front, &n, 4);
+    if (__builtin_expect(b->size + pad + len + 1 > SL_FB_BUFFER_MAX, 0))
+        b->failed = true;
+    b->size += total;
     return (sl_fb_ref)b->size;
 }
 
@@ -141,11 +153,22 @@ void sl_fbb_add_scalar(struct sl_fbb *b, uint16_t voff, const void *le_value, si
     fbb_slot(b, voff);
 }
 
+/* The same bytes as prep(4, 4) and the offset, with one reservation. */
 void sl_fbb_add_ref(struct sl_fbb *b, uint16_t voff, sl_fb_ref ref)
 {
     SL_DASSERT(b->in_table);
-    sl_fbb_prep(b, 4, 4);
-    fbb_push_u32(b, fbb_refer(b, ref));
+    if (b->minalign < 4)
+        b->minalign = 4;
+    size_t pad = (0 - b->size) & 3;
+    sl_fbb_reserve(b, pad + 4);
+    uint8_t *front = fbb_front(b);
+    memset(front - 4, 0, 4); /* the pad; the offset below covers the rest */
+    b->size += pad;
+    if (__builtin_expect(b->size + 4 > SL_FB_BUFFER_MAX, 0))
+        b->failed = true;
+    uint32_t off = fbb_refer(b, ref);
+    memcpy(front - pad - 4, &off, 4);
+    b->size += 4;
     fbb_slot(b, voff);
 }
 
