@@ -34,4 +34,5 @@ const struct sl_sink_type sl_sink_null = {
     .open = null_sink_open,
     .write = null_sink_write,
     .close = null_sink_close,
+    .discards = true,
 };

@@ -228,7 +228,8 @@ static void run_node(struct sl_worker *worker, uint32_t index)
         return;
     relaxed_add(&worker->counters[index].in, n);
     if (node->kind == SL_NODE_SINK) {
-        for (uint32_t i = 0; i < n; i++)
+        /* a sink that discards (null) gets no copies, only end of stream */
+        for (uint32_t i = 0; i < n && !node->sink->discards; i++)
             sink_append(worker, index, &worker->gather[index][i]);
         relaxed_add(&worker->counters[index].out, n);
         return;

@@ -49,8 +49,11 @@ struct sl_source_type {
 void sl_source_emit(struct sl_source_emit *emit, const uint8_t *buf, uint32_t len,
                     uint64_t position, uint32_t *worker, uint64_t *tag);
 /* Sends rejected input to the source node's errors port: an event of type
- * sluice.ingest_error carrying reason and position in its headers. */
-void sl_source_emit_error(struct sl_source_emit *emit, const char *reason, uint64_t position);
+ * sluice.ingest_error carrying reason and position in its headers. Reports
+ * the worker and batch tag as sl_source_emit() does (either may be NULL),
+ * so that a source can wait for its dead letters before committing. */
+void sl_source_emit_error(struct sl_source_emit *emit, const char *reason, uint64_t position,
+                          uint32_t *worker, uint64_t *tag);
 /* Hands on every partly filled batch now (call when the input goes idle). */
 void sl_source_flush(struct sl_source_emit *emit);
 /* Every batch to worker with a tag up to the returned one is fully handled:
@@ -88,6 +91,7 @@ struct sl_sink_type {
     int (*open)(const struct sl_sink_args *args, void **state, char *err, size_t err_len);
     int (*write)(void *state, struct sl_batch *batch, char *err, size_t err_len);
     int (*close)(void *state, char *err, size_t err_len);
+    bool discards;  /* write() ignores events (null): the runtime passes none */
 };
 
 #endif
