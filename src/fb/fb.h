@@ -141,6 +141,7 @@ struct sl_fb_object {
     uint32_t bytesize;       /* structs */
     uint16_t vtable_fields;  /* tables: 1 + largest field id */
     struct sl_fb_vplan *vplan; /* tables: field_count entries, as fields */
+    uint32_t required_count; /* fields marked required */
     uint32_t *name_slots;    /* open-addressing table: index in fields + 1, 0 empty */
     uint32_t name_mask;      /* slots - 1 (a power of two minus one) */
 };

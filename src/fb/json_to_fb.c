@@ -58,6 +58,26 @@ static int enc_fail(struct enc *e, uint32_t ti, const char *fmt, ...)
 }
 
 static const struct sl_json_tok *tok(struct enc *e, uint32_t ti) { return &e->tape->toks[ti]; }
+
+/* sl_fb_base_size() of a scalar base, without a call. */
+static inline size_t scalar_size(unsigned base)
+{
+    static const uint8_t sizes[SL_FB_BASE_MAX] = {
+        [SL_FB_UTYPE] = 1, [SL_FB_BOOL] = 1, [SL_FB_BYTE] = 1, [SL_FB_UBYTE] = 1,
+        [SL_FB_SHORT] = 2, [SL_FB_USHORT] = 2, [SL_FB_INT] = 4, [SL_FB_UINT] = 4,
+        [SL_FB_LONG] = 8, [SL_FB_ULONG] = 8, [SL_FB_FLOAT] = 4, [SL_FB_DOUBLE] = 8,
+    };
+    return base < SL_FB_BASE_MAX ? sizes[base] : sl_fb_base_size(base);
+}
+
+/* The bytes of a string token (sl_json_string without a call when unescaped). */
+static inline const char *tok_string(struct enc *e, const struct sl_json_tok *t, size_t *len)
+{
+    if (t->escaped)
+        return sl_json_string(e->tape, e->src, t, len);
+    *len = t->len;
+    return e->src + t->start;
+}
 static struct sl_fbb *enc_builder(struct enc *e) { return &e->j->builders[e->level]; }
 
 /* ---- scalars ---- */
@@ -72,6 +92,12 @@ static int parse_integer(struct enc *e, uint32_t ti, bool *neg, uint64_t *mag)
     *neg = s[0] == '-';
     i += *neg;
     uint64_t v = 0;
+    if (t->len - i <= 19) { /* 19 digits cannot overflow 64 bits */
+        for (; i < t->len; i++)
+            v = v * 10 + (unsigned)(s[i] - '0');
+        *mag = v;
+        return 0;
+    }
     for (; i < t->len; i++) {
         unsigned d = (unsigned)(s[i] - '0');
         if (v > (UINT64_MAX - d) / 10)
@@ -87,7 +113,7 @@ static int int_to_bytes(struct enc *e, uint32_t ti, unsigned base, bool neg, uin
 {
     static const uint64_t umax[] = {[1] = 0xff, [2] = 0xffff, [4] = 0xffffffffu,
                                     [8] = UINT64_MAX};
-    size_t size = sl_fb_base_size(base);
+    size_t size = scalar_size(base);
     bool is_signed = base == SL_FB_BYTE || base == SL_FB_SHORT || base == SL_FB_INT ||
                      base == SL_FB_LONG;
     uint64_t v;
@@ -336,7 +362,7 @@ static int build_string(struct enc *e, uint32_t ti, sl_fb_ref *ref)
     if (t->kind != SL_JSON_STR)
         return enc_fail(e, ti, "expected a string");
     size_t len;
-    const char *s = sl_json_string(e->tape, e->src, t, &len);
+    const char *s = tok_string(e, t, &len);
     *ref = sl_fbb_string(enc_builder(e), s, len);
     return 0;
 }
@@ -553,6 +579,15 @@ static int build_vector(struct enc *e, const struct sl_fb_field *field, uint32_t
 
 static bool is_offset_field(const struct sl_fb_field *field)
 {
+    /* the verifier's plan has it worked out for all but unions and nested buffers */
+    const struct sl_fb_object *owner = field->owner;
+    if (owner->vplan) {
+        switch (owner->vplan[field - owner->fields].kind) {
+        case SL_FB_VK_SCALAR: case SL_FB_VK_STRUCT: return false;
+        case SL_FB_VK_OTHER: break;
+        default: return true;
+        }
+    }
     unsigned base = field->type.base;
     if (base == SL_FB_OBJ)
         return !sl_fb_schema_object(field->owner->schema, field->type.index)->is_struct;
@@ -596,11 +631,12 @@ static int add_member(struct enc *e, const struct sl_fb_json_member *m)
     if (rc)
         return rc;
     default_bytes(field, d);
-    sl_fbb_add_scalar(b, field->offset, v, sl_fb_base_size(field->type.base), d,
-                      field->optional);
+    sl_fbb_add_scalar(b, field->offset, v, scalar_size(field->type.base), d, field->optional);
     return 0;
 }
 
+/* Names the first required field of object missing from seen (the caller
+ * counted fewer required fields than the object has). */
 static int check_required(struct enc *e, const struct sl_fb_object *object, uint32_t ti,
                           const uint64_t *seen)
 {
@@ -623,10 +659,10 @@ static int build_table(struct enc *e, const struct sl_fb_object *object, uint32_
     uint64_t seen[SL_FB_TABLE_FIELDS_MAX / 64];
     memset(seen, 0, (object->field_count + 63) / 64 * sizeof(seen[0]));
     size_t base = enc_member_push(e, t->count), n = 0;
-    uint32_t k = ti + 1;
+    uint32_t k = ti + 1, required = 0;
     for (uint32_t i = 0; i < t->count; i++) {
         size_t name_len;
-        const char *name = sl_json_string(e->tape, e->src, tok(e, k), &name_len);
+        const char *name = tok_string(e, tok(e, k), &name_len);
         const struct sl_fb_field *field = sl_fb_object_field(object, name, name_len);
         if (!field)
             return enc_fail(e, k, "unknown field \"%.*s\" in table %s", (int)name_len, name,
@@ -639,6 +675,7 @@ static int build_table(struct enc *e, const struct sl_fb_object *object, uint32_
         if (tok(e, v)->kind == SL_JSON_NULL || field->deprecated)
             continue;
         seen[fi / 64] |= 1ull << (fi % 64);
+        required += field->required;
         struct sl_fb_json_member m = {.field = field, .value = v};
         if (is_offset_field(field)) {
             int rc = build_child(e, field, ti, v, &m.ref);
@@ -647,7 +684,7 @@ static int build_table(struct enc *e, const struct sl_fb_object *object, uint32_
         }
         e->j->members[base + n++] = m;
     }
-    int rc = check_required(e, object, ti, seen);
+    int rc = required == object->required_count ? 0 : check_required(e, object, ti, seen);
     if (rc)
         return rc;
     sl_fbb_table_start(enc_builder(e));

@@ -492,8 +492,10 @@ static void plan_objects(struct sl_fb_schema *schema)
         object->vplan = calloc(object->field_count ? object->field_count : 1,
                                sizeof(*object->vplan));
         SL_ASSERT(object->vplan);
-        for (uint32_t k = 0; k < object->field_count; k++)
+        for (uint32_t k = 0; k < object->field_count; k++) {
             plan_field(schema, &object->fields[k], &object->vplan[k]);
+            object->required_count += object->fields[k].required;
+        }
         index_names(object);
     }
 }
