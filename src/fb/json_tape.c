@@ -190,10 +190,14 @@ static inline uint32_t scan_special(const char *s)
 }
 #endif
 
-static int parse_string(struct parser *p)
+/* The string whose opening quote is at quote: appends its token and
+ * returns the position after its closing quote, or 0 with the failure in
+ * p->err. Inlined into the tape loop, where the positions live in registers. */
+static inline __attribute__((always_inline)) size_t parse_string_at(struct parser *p,
+                                                                    size_t quote)
 {
     const char *s = p->s;
-    size_t len = p->len, start = p->pos + 1, pos = start; /* after the opening quote */
+    size_t len = p->len, start = quote + 1, pos = start;
     bool escaped = false;
     for (;;) {
         /* 16 or 8 bytes at a time while none is '"', '\\', a control or non-ASCII byte */
@@ -209,17 +213,28 @@ static int parse_string(struct parser *p)
                 break;
             }
         }
-        if (pos >= len)
-            return fail(p, start - 1, "unterminated string");
+        if (__builtin_expect(pos >= len, 0)) {
+            fail(p, start - 1, "unterminated string");
+            return 0;
+        }
         if (s[pos] == '"')
             break;
         pos = string_special(p, pos, &escaped);
         if (!pos)
-            return -EINVAL;
+            return 0;
     }
     uint32_t t = tok_new(p);
     tok_set(p, t, SL_JSON_STR, start, pos - start, t + 1, 0, escaped, false);
-    p->pos = pos + 1;
+    return pos + 1;
+}
+
+/* parse_string_at(p->pos) for the value parsers: p->pos moves past it. */
+static int parse_string(struct parser *p)
+{
+    size_t pos = parse_string_at(p, p->pos);
+    if (!pos)
+        return -EINVAL;
+    p->pos = pos;
     return 0;
 }
 
@@ -332,6 +347,12 @@ value:
         }
         goto member;
     }
+    if (json[pos] == '"') {
+        pos = parse_string_at(&p, pos);
+        if (!pos)
+            return -EINVAL;
+        goto after;
+    }
     p.pos = pos;
     int rc = parse_scalar(&p);
     if (rc)
@@ -343,11 +364,10 @@ member:
     if (tape->toks[stack[depth - 1]].kind == SL_JSON_OBJ) {
         if (pos >= len || json[pos] != '"')
             return fail(&p, pos, "expected a string key");
-        p.pos = pos;
-        rc = parse_string(&p);
-        if (rc)
-            return rc;
-        pos = skip_ws(json, len, p.pos);
+        pos = parse_string_at(&p, pos);
+        if (!pos)
+            return -EINVAL;
+        pos = skip_ws(json, len, pos);
         if (pos >= len || json[pos] != ':')
             return fail(&p, pos, "expected ':' after key");
         pos++;
