@@ -83,6 +83,25 @@ const char *sl_op_map_value(struct sl_op_compile *c, const char *key, uint32_t i
     return e && e->kind == SL_CONF_SCALAR ? e->value : NULL;
 }
 
+uint32_t sl_op_list_count(struct sl_op_compile *c, const char *key)
+{
+    struct sl_conf *list = setting(c, key);
+    if (!list)
+        return 0;
+    return list->kind == SL_CONF_SCALAR ? 1 : list->kind == SL_CONF_SEQ ? sl_conf_count(list) : 0;
+}
+
+const char *sl_op_list_item(struct sl_op_compile *c, const char *key, uint32_t i)
+{
+    struct sl_conf *list = setting(c, key);
+    if (list && list->kind == SL_CONF_SCALAR)
+        return i == 0 ? list->value : NULL;
+    struct sl_conf *e = list && list->kind == SL_CONF_SEQ ? list->child : NULL;
+    while (e && i--)
+        e = e->next;
+    return e && e->kind == SL_CONF_SCALAR ? e->value : NULL;
+}
+
 static struct sl_conf *find_value(struct sl_op_compile *c, const char *key, const char *entry)
 {
     struct sl_conf *conf = setting(c, key);

@@ -71,11 +71,15 @@ static sl_fb_ref copy_string(struct sl_fbb *b, const struct sl_event *ev, uint16
     return s ? sl_fbb_string(b, s, len) : 0;
 }
 
-/* The event's headers, then the added ones, as a vector of Header tables. */
+/* The event's headers, then the added ones, as a vector of Header tables (0
+ * when there are none). */
 static sl_fb_ref copy_headers(const struct sl_envelope *env, struct sl_fbb *b,
-                              const struct sl_event *ev, const char *const *keys,
-                              const char *const *values, uint32_t count)
+                              const struct sl_event *ev, const struct sl_envelope_change *change)
 {
+    const char *const *keys = change->header_keys, *const *values = change->header_values;
+    const uint32_t *key_lens = change->header_key_lens, *value_lens = change->header_value_lens;
+    uint32_t count = change->header_count;
+    SL_ASSERT(count <= 256);
     sl_fb_ref refs[256];
     uint32_t n = 0;
     const uint8_t *p = sl_fb_field_ptr(ev->envelope, env->headers);
@@ -93,14 +97,17 @@ static sl_fb_ref copy_headers(const struct sl_envelope *env, struct sl_fbb *b,
         refs[n++] = sl_fbb_table_end(b);
     }
     for (uint32_t i = 0; i < count; i++) {
-        sl_fb_ref key = sl_fbb_string(b, keys[i], strlen(keys[i]));
-        sl_fb_ref value = sl_fbb_string(b, values[i], strlen(values[i]));
+        sl_fb_ref key = sl_fbb_string(b, keys[i], key_lens ? key_lens[i] : strlen(keys[i]));
+        sl_fb_ref value = 0;
+        if (values[i])
+            value = sl_fbb_string(b, values[i], value_lens ? value_lens[i] : strlen(values[i]));
         sl_fbb_table_start(b);
         sl_fbb_add_ref(b, env->header_key, key);
-        sl_fbb_add_ref(b, env->header_value, value);
+        if (value)
+            sl_fbb_add_ref(b, env->header_value, value);
         refs[n++] = sl_fbb_table_end(b);
     }
-    return sl_fbb_vector_refs(b, refs, n);
+    return n ? sl_fbb_vector_refs(b, refs, n) : 0;
 }
 
 const uint8_t *sl_envelope_copy(const struct sl_envelope *env, struct sl_fbb *b,
@@ -119,21 +126,23 @@ const uint8_t *sl_envelope_copy(const struct sl_envelope *env, struct sl_fbb *b,
             payload = sl_fbb_vector(b, sl_fb_vec_data(vec), sl_fb_vec_len(vec), 1, 8);
         }
     }
-    sl_fb_ref headers = copy_headers(env, b, ev, change->header_keys, change->header_values,
-                                     change->header_count);
+    sl_fb_ref headers = copy_headers(env, b, ev, change);
     sl_fb_ref id = copy_string(b, ev, env->id);
     sl_fb_ref type = change->type ? sl_fbb_string(b, change->type, change->type_len)
                                   : copy_string(b, ev, env->type);
-    sl_fb_ref key = copy_string(b, ev, env->key);
+    sl_fb_ref key = change->key ? sl_fbb_string(b, change->key, change->key_len)
+                                : copy_string(b, ev, env->key);
     sl_fb_ref correlation = copy_string(b, ev, env->correlation_id);
     sl_fb_ref causation = copy_string(b, ev, env->causation_id);
     sl_fbb_table_start(b);
-    const uint8_t *ts = sl_fb_field_ptr(ev->envelope, env->ts);
+    const uint8_t *ts = change->ts ? (const uint8_t *)change->ts
+                                   : sl_fb_field_ptr(ev->envelope, env->ts);
     if (ts)
         sl_fbb_add_scalar(b, env->ts, ts, 8, NULL, true);
     if (payload)
         sl_fbb_add_ref(b, env->payload, payload);
-    sl_fbb_add_ref(b, env->headers, headers);
+    if (headers)
+        sl_fbb_add_ref(b, env->headers, headers);
     if (id)
         sl_fbb_add_ref(b, env->id, id);
     if (type)

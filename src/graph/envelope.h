@@ -35,8 +35,13 @@ struct sl_envelope_change {
     uint32_t payload_len;
     uint32_t payload_align;        /* its minimum alignment (>= 8 is used) */
     const char *const *header_keys; /* headers added after the event's own */
-    const char *const *header_values;
+    const char *const *header_values; /* an entry may be NULL: a header without a value */
+    const uint32_t *header_key_lens;  /* NULL: the added keys and values are C strings */
+    const uint32_t *header_value_lens;
     uint32_t header_count;
+    const char *key;               /* new key (key_len bytes, any content), or NULL */
+    uint32_t key_len;
+    const int64_t *ts;             /* new event time (µs), or NULL */
 };
 
 /* Rebuilds ev's envelope in b (reset first) with change applied. Returns

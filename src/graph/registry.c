@@ -10,11 +10,13 @@ extern const struct sl_source_type sl_source_tcp, sl_source_file, sl_source_gen;
 extern const struct sl_operator_type sl_op_filter, sl_op_route, sl_op_project;
 extern const struct sl_sink_type sl_sink_tcp, sl_sink_file, sl_sink_stdout, sl_sink_null;
 extern const struct sl_sink_type sl_sink_kafka;
+extern const struct sl_source_type sl_source_kafka;
 
 static const struct sl_source_type *const sources[] = {
     &sl_source_tcp,
     &sl_source_file,
     &sl_source_gen,
+    &sl_source_kafka,
 };
 
 static const struct sl_operator_type *const operators[] = {

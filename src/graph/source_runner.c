@@ -474,7 +474,8 @@ void sl_source_emit(struct sl_source_emit *emit, const uint8_t *buf, uint32_t le
     atomic_fetch_add_explicit(&source->events, 1, memory_order_relaxed);
 }
 
-void sl_source_emit_error(struct sl_source_emit *emit, const char *reason, uint64_t position)
+void sl_source_emit_error(struct sl_source_emit *emit, const char *reason, uint64_t position,
+                          uint32_t *worker, uint64_t *tag)
 {
     struct sl_source_runner *source = emit->source;
     struct sl_run *run = source->run;
@@ -499,8 +500,12 @@ void sl_source_emit_error(struct sl_source_emit *emit, const char *reason, uint6
     sl_fbb_add_ref(b, run->envelope.headers, headers);
     size_t len;
     const uint8_t *frame = sl_fbb_finish(b, sl_fbb_table_end(b), true, &len);
-    shard_event(source, &emit->shard, frame, (uint32_t)len, source->node | SL_RUN_ERROR_EVENT,
-                position);
+    uint32_t w = shard_event(source, &emit->shard, frame, (uint32_t)len,
+                             source->node | SL_RUN_ERROR_EVENT, position);
+    if (worker)
+        *worker = w;
+    if (tag)
+        *tag = emit->shard.open[w]->tag;
 }
 
 void sl_source_flush(struct sl_source_emit *emit) { shard_flush(emit->source, &emit->shard); }

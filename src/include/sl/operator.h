@@ -60,6 +60,9 @@ uint32_t sl_op_map_count(struct sl_op_compile *c, const char *key);
 const char *sl_op_map_name(struct sl_op_compile *c, const char *key, uint32_t i);
 /* Text of entry i of a MAP setting (NULL when there is none). */
 const char *sl_op_map_value(struct sl_op_compile *c, const char *key, uint32_t i);
+/* Items of a LIST setting (a single value counts as one item): item i of count. */
+uint32_t sl_op_list_count(struct sl_op_compile *c, const char *key);
+const char *sl_op_list_item(struct sl_op_compile *c, const char *key, uint32_t i);
 /* Declares output port `name`; returns its index (>= 2) or -1 (reported). */
 int sl_op_add_port(struct sl_op_compile *c, const char *name);
 /* Reports a problem at setting `key` (entry may be NULL). */

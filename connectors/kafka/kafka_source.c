@@ -1,0 +1,952 @@
+/* kafka_source.c - the kafka source: a librdkafka KafkaConsumer in a consumer
+ * group (topics or a regex) whose offsets are committed only when every event
+ * before them is fully handled (written by every sink it reached).
+ *
+ * Message mapping (docs/kafka.md, "Kafka source"):
+ *   value      raw: an unprefixed sluice.Event FlatBuffer (`flatc -b`, the kafka
+ *              sink's raw format), moved into an 8-aligned staging buffer in
+ *              the size-prefixed form (sl_fb_raw_to_prefixed keeps alignment)
+ *              and verified there, payload included; json: one JSON object
+ *              transcoded through the schema. A value that fails goes to the
+ *              node's errors port with the reason and its offset.
+ *   key, ts,   the envelope's own fields win; Kafka's fill what is missing:
+ *   headers    the message key becomes the key when the envelope has none,
+ *              the message timestamp (ms -> µs) the ts when it has none, and
+ *              each Kafka header whose name the envelope does not carry is
+ *              appended after the envelope's headers (at most
+ *              KSRC_HEADERS_MAX). Bytes are copied as they are. An event that
+ *              already has all of them (what the kafka sink writes) is handed
+ *              on without a copy.
+ *
+ * Positions and commits: every message handed on (event or dead letter)
+ * leaves a record (offset, worker, batch tag) in its partition's FIFO;
+ * consecutive messages that went into the same batch share one record. A
+ * record is done when sl_source_done_tag(worker) reached its tag; the
+ * committable offset of a partition is the one after the last record that is
+ * done with every earlier record done too. Every commit_interval the
+ * partitions whose committable offset moved are committed (async); on
+ * revoke, at stop, the open batches are handed on, the revoked (or all)
+ * partitions' records are waited for (at most drain_timeout) and what is
+ * done is committed synchronously. So a commit never covers an event that a
+ * sink has not written: at-least-once; after a crash the events after the
+ * last commit come again.
+ *
+ * Backpressure: a FIFO that reaches KSRC_PAUSE_RECORDS pauses its partition
+ * (rd_kafka_pause_partitions: librdkafka stops fetching it and drops what it
+ * had prefetched, to fetch again from the next offset on resume); it is
+ * resumed when the FIFO is down to KSRC_RESUME_RECORDS. A message that still
+ * finds its FIFO full waits for completions. sl_source_emit() itself waits
+ * while the workers are behind.
+ *
+ * Order: one partition's messages come from this one thread in offset order,
+ * and a key maps to one worker, so per-key order within a partition holds.
+ *
+ * Threading: open() runs on the control thread, run() and close() on the
+ * source runner's thread (close after run returned); librdkafka calls the
+ * rebalance, commit and error callbacks inside rd_kafka_consumer_poll() or
+ * rd_kafka_consumer_close() on that thread, so the state needs no locks;
+ * stop() may run on any thread and only sets the atomic stop flag. */
+#include <errno.h>
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/assert.h"
+#include "core/log.h"
+#include "fb/fb.h"
+#include "graph/envelope.h"
+#include "mock_cluster.h"
+#include "sl/connector.h"
+
+#define KSRC_RECORDS 4096u           /* per partition: (offset, worker, tag) records */
+#define KSRC_PAUSE_RECORDS 3840u     /* FIFO fill that pauses the partition */
+#define KSRC_RESUME_RECORDS 2048u    /* ... and that resumes it */
+#define KSRC_POLL_MS 100             /* longest wait in rd_kafka_consumer_poll() */
+#define KSRC_PAUSED_POLL_MS 5        /* ... while some partition waits to resume */
+#define KSRC_WAIT_NS 200000          /* one nap while waiting for completions */
+#define KSRC_HEADERS_MAX 64u         /* Kafka headers mapped into one envelope */
+#define KSRC_TOPICS_MAX 64u
+#define KSRC_CONF_MAX 64u            /* our settings plus the kafka map */
+#define KSRC_BOOTSTRAP_BYTES 1024
+#define KSRC_REASON_BYTES 768
+#define KSRC_EMBEDDED_PARTITIONS 4   /* topics created on the embedded cluster */
+
+static const struct sl_option kafka_source_options[] = {
+    {"brokers", SL_OPT_STRING, NULL, true, NULL,
+     "bootstrap servers \"host:port,host:port\", or \"embedded\": the in-process development "
+     "cluster (librdkafka's mock; missing topics are created with 4 partitions)"},
+    {"topics", SL_OPT_LIST, NULL, false, NULL,
+     "topics to consume (give this or pattern)"},
+    {"pattern", SL_OPT_STRING, NULL, false, NULL,
+     "regular expression of the topics to consume, as librdkafka subscribes (a leading ^ is "
+     "added when missing); topics created later join at the next metadata refresh"},
+    {"group", SL_OPT_STRING, NULL, true, NULL,
+     "consumer group id: processes of one job with the same group share the partitions"},
+    {"format", SL_OPT_ENUM, "raw", false, "raw|json",
+     "message value: raw: a sluice.Event as an unprefixed FlatBuffer (flatc -b, the kafka "
+     "sink's raw); json: one JSON object through the schema"},
+    {"assignment", SL_OPT_ENUM, "range", false, "range|roundrobin",
+     "partition assignment strategy (eager); cooperative-sticky is not offered: librdkafka "
+     "2.0.2 has known crashes and failed commits with it on close and rebalance (fixed in 2.2)"},
+    {"start", SL_OPT_ENUM, "earliest", false, "earliest|latest",
+     "where a partition without a committed offset starts (auto.offset.reset)"},
+    {"commit_interval", SL_OPT_DURATION, "1s", false, NULL,
+     "how often the offsets of fully handled events are committed"},
+    {"drain_timeout", SL_OPT_DURATION, "10s", false, NULL,
+     "on revoke and at stop: how long to wait for in-flight events before committing what "
+     "is done"},
+    {"max_message", SL_OPT_SIZE, "1MiB", false, NULL,
+     "largest value taken; larger ones go to the errors port"},
+    {"kafka", SL_OPT_MAP, NULL, false, NULL,
+     "librdkafka consumer settings passed through verbatim (security.protocol, sasl.*, "
+     "ssl.*, session.timeout.ms, ...); applied last, so they win over the settings above"},
+    {NULL, 0, NULL, false, NULL, NULL},
+};
+
+/* What compile() makes; read-only afterwards. */
+struct ksrc_plan {
+    bool embedded;                     /* brokers: embedded */
+    bool json;                         /* format: json */
+    char *topics[KSRC_TOPICS_MAX];     /* owned: subscription (one regex with pattern) */
+    uint32_t topic_count;
+    bool pattern;
+    uint64_t commit_interval_us;
+    uint64_t drain_timeout_us;
+    uint64_t message_bytes_max;
+    uint32_t conf_count;               /* librdkafka settings, applied in order */
+    char *conf_names[KSRC_CONF_MAX];   /* owned */
+    char *conf_values[KSRC_CONF_MAX];  /* owned */
+};
+
+/* One message or a run of messages that went into the same batch. */
+struct ksrc_record {
+    int64_t offset;                    /* the last message's offset */
+    uint64_t tag;                      /* its batch's tag */
+    uint32_t worker;                   /* that batch's worker */
+};
+
+/* An assigned partition; source thread only. */
+struct ksrc_partition {
+    char *topic;                       /* owned */
+    int32_t partition;
+    struct ksrc_record *records;       /* FIFO of KSRC_RECORDS, oldest at head */
+    uint32_t head, count;
+    int64_t done_next;                 /* offset after the last done message; -1 none */
+    int64_t committed;                 /* last offset committed; -1 none */
+    bool paused;
+};
+
+/* One source instance; see the file comment for threads. */
+struct kafka_source {
+    const struct ksrc_plan *plan;
+    const char *node_name;
+    rd_kafka_t *rk;
+    bool embedded_held;                /* holds a reference on the embedded cluster */
+    bool cooperative;                  /* incremental rebalance (set through kafka: {...}) */
+    _Atomic bool stop;
+    struct sl_source_emit *emit;       /* while run() runs; NULL otherwise */
+    struct ksrc_partition *parts;      /* assigned partitions */
+    uint32_t part_count, part_cap, last_hit;
+    uint32_t paused_count;
+    bool unflushed;                    /* emitted since the last sl_source_flush() */
+    bool recommit;                     /* an async commit failed: commit everything again */
+    bool fatal;                        /* librdkafka reported a fatal error */
+    struct sl_envelope env;
+    struct sl_fb_verify_opts verify_opts;
+    uint8_t *staging;                  /* 8-aligned: a raw value in the prefixed form */
+    size_t staging_cap;                /* bytes */
+    struct sl_fb_json json;            /* format json */
+    struct sl_fbb builder;             /* envelopes completed with Kafka's key/ts/headers */
+    char reason[KSRC_REASON_BYTES];
+    uint64_t consumed, rejected, commits, commit_failures;
+    struct sl_log_limit log_limit;
+};
+
+static uint64_t now_us(void) { return sl_now_ns() / 1000; }
+
+static bool stopping(struct kafka_source *src)
+{
+    /* acquire: pairs with the release store in kafka_source_stop() */
+    return atomic_load_explicit(&src->stop, memory_order_acquire);
+}
+
+static void nap(void)
+{
+    struct timespec ts = {0, KSRC_WAIT_NS};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- compile ---- */
+
+static void kafka_source_plan_free(void *plan)
+{
+    struct ksrc_plan *kplan = plan;
+    if (!kplan)
+        return;
+    for (uint32_t i = 0; i < kplan->topic_count; i++)
+        free(kplan->topics[i]);
+    for (uint32_t i = 0; i < kplan->conf_count; i++) {
+        free(kplan->conf_names[i]);
+        free(kplan->conf_values[i]);
+    }
+    free(kplan);
+}
+
+static bool plan_conf_add(struct ksrc_plan *plan, const char *name, const char *value)
+{
+    if (plan->conf_count == KSRC_CONF_MAX)
+        return false;
+    plan->conf_names[plan->conf_count] = strdup(name);
+    plan->conf_values[plan->conf_count] = strdup(value);
+    SL_ASSERT(plan->conf_names[plan->conf_count] && plan->conf_values[plan->conf_count]);
+    plan->conf_count++;
+    return true;
+}
+
+/* Our settings, then the kafka map, each checked by librdkafka itself so that
+ * a bad name or value is reported at its place. Returns 0 or -EINVAL. */
+static int plan_conf(struct sl_op_compile *c, struct ksrc_plan *plan, const char *brokers)
+{
+    char errstr[512];
+    int rc = 0;
+    if (!plan->embedded)
+        plan_conf_add(plan, "bootstrap.servers", brokers);
+    plan_conf_add(plan, "group.id", sl_op_string(c, "group"));
+    plan_conf_add(plan, "enable.auto.commit", "false");
+    plan_conf_add(plan, "enable.auto.offset.store", "false");
+    plan_conf_add(plan, "partition.assignment.strategy", sl_op_string(c, "assignment"));
+    plan_conf_add(plan, "auto.offset.reset", sl_op_string(c, "start"));
+    uint32_t ours = plan->conf_count;
+    uint32_t n = sl_op_map_count(c, "kafka");
+    for (uint32_t i = 0; i < n; i++) {
+        const char *value = sl_op_map_value(c, "kafka", i);
+        if (!plan_conf_add(plan, sl_op_map_name(c, "kafka", i), value ? value : "")) {
+            sl_op_error(c, "kafka", NULL, NULL, "more than %u librdkafka settings",
+                        KSRC_CONF_MAX - ours);
+            return -EINVAL;
+        }
+    }
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    for (uint32_t i = 0; i < plan->conf_count; i++) {
+        if (rd_kafka_conf_set(conf, plan->conf_names[i], plan->conf_values[i], errstr,
+                              sizeof(errstr)) == RD_KAFKA_CONF_OK)
+            continue;
+        if (i >= ours)
+            sl_op_error(c, "kafka", plan->conf_names[i], "see librdkafka's CONFIGURATION.md",
+                        "%s", errstr);
+        else
+            sl_op_error(c, NULL, NULL, NULL, "librdkafka refuses %s=%s: %s",
+                        plan->conf_names[i], plan->conf_values[i], errstr);
+        rc = -EINVAL;
+    }
+    rd_kafka_conf_destroy(conf);
+    return rc;
+}
+
+/* topics / pattern. Returns 0 or -EINVAL (reported). */
+static int plan_topics(struct sl_op_compile *c, struct ksrc_plan *plan)
+{
+    const char *pattern = sl_op_string(c, "pattern");
+    uint32_t n = sl_op_list_count(c, "topics");
+    if ((n > 0) == (pattern != NULL)) {
+        sl_op_error(c, pattern ? "pattern" : NULL, NULL,
+                    "give `topics: [a, b]` or `pattern: \"^orders\\\\..*\"`",
+                    pattern ? "topics and pattern are both set" : "no topics or pattern");
+        return -EINVAL;
+    }
+    if (pattern) {
+        if (pattern[0] == '\0' || (pattern[0] == '^' && pattern[1] == '\0')) {
+            sl_op_error(c, "pattern", NULL, NULL, "empty pattern");
+            return -EINVAL;
+        }
+        if (pattern[0] == '^')
+            plan->topics[0] = strdup(pattern);
+        else
+            SL_ASSERT(asprintf(&plan->topics[0], "^%s", pattern) >= 0);
+        SL_ASSERT(plan->topics[0]);
+        plan->topic_count = 1;
+        plan->pattern = true;
+        return 0;
+    }
+    if (n > KSRC_TOPICS_MAX) {
+        sl_op_error(c, "topics", NULL, "use pattern", "more than %u topics", KSRC_TOPICS_MAX);
+        return -EINVAL;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const char *topic = sl_op_list_item(c, "topics", i);
+        if (!topic || topic[0] == '\0' || topic[0] == '^' || strlen(topic) > 249) {
+            sl_op_error(c, "topics", NULL, "a regex goes in `pattern`",
+                        "topic %u: a topic name has 1 to 249 characters and no leading ^", i + 1);
+            return -EINVAL;
+        }
+        plan->topics[plan->topic_count] = strdup(topic);
+        SL_ASSERT(plan->topics[plan->topic_count]);
+        plan->topic_count++;
+    }
+    return 0;
+}
+
+static int kafka_source_compile(struct sl_op_compile *c, void **plan)
+{
+    struct ksrc_plan *kplan = calloc(1, sizeof(*kplan));
+    SL_ASSERT(kplan);
+    const char *brokers = sl_op_string(c, "brokers");
+    const char *group = sl_op_string(c, "group");
+    int rc = -EINVAL;
+    if (!brokers || brokers[0] == '\0') {
+        sl_op_error(c, "brokers", NULL, "e.g. broker1:9092,broker2:9092 or embedded",
+                    "no brokers");
+        goto fail;
+    }
+    if (!group || group[0] == '\0') {
+        sl_op_error(c, "group", NULL, NULL, "empty consumer group id");
+        goto fail;
+    }
+    rc = 0;
+    kplan->embedded = strcmp(brokers, "embedded") == 0;
+    kplan->json = strcmp(sl_op_string(c, "format"), "json") == 0;
+    kplan->commit_interval_us = (uint64_t)sl_op_int(c, "commit_interval");
+    kplan->drain_timeout_us = (uint64_t)sl_op_int(c, "drain_timeout");
+    kplan->message_bytes_max = (uint64_t)sl_op_int(c, "max_message");
+    if (kplan->message_bytes_max < 8 || kplan->message_bytes_max > (3u << 20)) {
+        sl_op_error(c, "max_message", NULL, "the batch arena holds 4 MiB",
+                    "must be between 8 bytes and 3MiB");
+        rc = -EINVAL;
+    }
+    if (kplan->commit_interval_us < 1000) {
+        sl_op_error(c, "commit_interval", NULL, NULL, "must be at least 1ms");
+        rc = -EINVAL;
+    }
+    /* each step reports its own errors; run all so that one pass shows them all */
+    rc = plan_topics(c, kplan) ? -EINVAL : rc;
+    rc = plan_conf(c, kplan, brokers) ? -EINVAL : rc;
+    if (rc)
+        goto fail;
+    *plan = kplan;
+    return 0;
+fail:
+    kafka_source_plan_free(kplan);
+    return -EINVAL;
+}
+
+/* ---- partitions and their record FIFOs ---- */
+
+static struct ksrc_partition *part_find(struct kafka_source *src, const char *topic,
+                                        int32_t partition)
+{
+    if (src->last_hit < src->part_count) {
+        struct ksrc_partition *part = &src->parts[src->last_hit];
+        if (part->partition == partition && strcmp(part->topic, topic) == 0)
+            return part;
+    }
+    for (uint32_t i = 0; i < src->part_count; i++) {
+        struct ksrc_partition *part = &src->parts[i];
+        if (part->partition == partition && strcmp(part->topic, topic) == 0) {
+            src->last_hit = i;
+            return part;
+        }
+    }
+    return NULL;
+}
+
+static void part_add(struct kafka_source *src, const char *topic, int32_t partition)
+{
+    if (part_find(src, topic, partition))
+        return;
+    if (src->part_count == src->part_cap) {
+        src->part_cap = src->part_cap ? 2 * src->part_cap : 16;
+        src->parts = realloc(src->parts, src->part_cap * sizeof(*src->parts));
+        SL_ASSERT(src->parts);
+    }
+    struct ksrc_partition *part = &src->parts[src->part_count++];
+    *part = (struct ksrc_partition){.topic = strdup(topic), .partition = partition,
+                                    .records = malloc(KSRC_RECORDS * sizeof(struct ksrc_record)),
+                                    .done_next = -1, .committed = -1};
+    SL_ASSERT(part->topic && part->records);
+}
+
+static void part_remove(struct kafka_source *src, const char *topic, int32_t partition)
+{
+    struct ksrc_partition *part = part_find(src, topic, partition);
+    if (!part)
+        return;
+    if (part->paused)
+        src->paused_count--;
+    free(part->topic);
+    free(part->records);
+    *part = src->parts[--src->part_count];
+    src->last_hit = 0;
+}
+
+/* Notes that offset went into (worker, tag); merges with the newest record
+ * when that is the same batch. The caller made room. */
+static void part_note(struct ksrc_partition *part, int64_t offset, uint32_t worker, uint64_t tag)
+{
+    if (part->count > 0) {
+        struct ksrc_record *last = &part->records[(part->head + part->count - 1) % KSRC_RECORDS];
+        if (last->worker == worker && last->tag == tag) {
+            last->offset = offset;
+            return;
+        }
+    }
+    SL_ASSERT(part->count < KSRC_RECORDS);
+    part->records[(part->head + part->count) % KSRC_RECORDS] =
+        (struct ksrc_record){.offset = offset, .tag = tag, .worker = worker};
+    part->count++;
+}
+
+/* Pops the records that are done, oldest first, stopping at the first one
+ * that is not. O(records popped). */
+static void part_advance(struct kafka_source *src, struct ksrc_partition *part)
+{
+    while (part->count > 0) {
+        struct ksrc_record *rec = &part->records[part->head];
+        if (rec->tag > sl_source_done_tag(src->emit, rec->worker))
+            break;
+        part->done_next = rec->offset + 1;
+        part->head = (part->head + 1) % KSRC_RECORDS;
+        part->count--;
+    }
+}
+
+static void part_pause(struct kafka_source *src, struct ksrc_partition *part, bool pause)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, part->topic, part->partition);
+    rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(src->rk, list)
+                                    : rd_kafka_resume_partitions(src->rk, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (err) {
+        sl_log_limited(&src->log_limit, SL_LOG_WARN, "%s: cannot %s %s[%" PRId32 "]: %s",
+                       src->node_name, pause ? "pause" : "resume", part->topic, part->partition,
+                       rd_kafka_err2str(err));
+        return;
+    }
+    part->paused = pause;
+    src->paused_count += pause ? 1 : (uint32_t)-1;
+}
+
+/* Advances every partition's FIFO and resumes those with room again. */
+static void parts_advance(struct kafka_source *src)
+{
+    for (uint32_t i = 0; i < src->part_count; i++) {
+        struct ksrc_partition *part = &src->parts[i];
+        part_advance(src, part);
+        if (part->paused && part->count <= KSRC_RESUME_RECORDS)
+            part_pause(src, part, false);
+    }
+}
+
+/* ---- commits ---- */
+
+/* Commits the done offsets of the partitions in `only` (all when NULL) that
+ * moved since their last commit (every one when force). Returns the number
+ * of partitions in the commit. */
+static int commit_done(struct kafka_source *src, const rd_kafka_topic_partition_list_t *only,
+                       bool async, bool force)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
+    for (uint32_t i = 0; i < src->part_count; i++) {
+        struct ksrc_partition *part = &src->parts[i];
+        if (only && !rd_kafka_topic_partition_list_find(only, part->topic, part->partition))
+            continue;
+        if (part->done_next < 0 || (!force && part->done_next <= part->committed))
+            continue;
+        rd_kafka_topic_partition_list_add(list, part->topic, part->partition)->offset =
+            part->done_next;
+        part->committed = part->done_next;
+    }
+    int n = list->cnt;
+    if (n > 0) {
+        rd_kafka_resp_err_t err = rd_kafka_commit(src->rk, list, async);
+        if (!async && err) {
+            src->commit_failures++;
+            sl_log(SL_LOG_WARN, "%s: offset commit failed: %s", src->node_name,
+                   rd_kafka_err2str(err));
+        } else if (!async) {
+            src->commits++;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return n;
+}
+
+static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    (void)rk;
+    (void)offsets;
+    struct kafka_source *src = opaque;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        src->commits++;
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return; /* nothing to commit */
+    src->commit_failures++;
+    src->recommit = true;
+    sl_log_limited(&src->log_limit, SL_LOG_WARN, "%s: offset commit failed: %s (retried)",
+                   src->node_name, rd_kafka_err2str(err));
+}
+
+/* Hands on the open batches and waits, at most drain_timeout, until the
+ * records of the partitions in `only` (all when NULL) are done; then commits
+ * what is done synchronously. */
+static void drain_and_commit(struct kafka_source *src, const rd_kafka_topic_partition_list_t *only)
+{
+    if (!src->emit)
+        return; /* run() has ended; it committed at its end */
+    sl_source_flush(src->emit);
+    src->unflushed = false;
+    uint64_t deadline = now_us() + src->plan->drain_timeout_us;
+    uint64_t left;
+    do {
+        left = 0;
+        for (uint32_t i = 0; i < src->part_count; i++) {
+            struct ksrc_partition *part = &src->parts[i];
+            if (only && !rd_kafka_topic_partition_list_find(only, part->topic, part->partition))
+                continue;
+            part_advance(src, part);
+            left += part->count;
+        }
+        if (left)
+            nap();
+    } while (left && now_us() < deadline);
+    if (left)
+        sl_log(SL_LOG_WARN, "%s: %" PRIu64 " records still in flight after drain_timeout; "
+               "their events will be read again", src->node_name, left);
+    commit_done(src, only, false, src->recommit);
+}
+
+/* ---- rebalance and errors ---- */
+
+static void log_partitions(struct kafka_source *src, const char *what,
+                           const rd_kafka_topic_partition_list_t *list)
+{
+    char text[512];
+    size_t used = 0;
+    text[0] = '\0';
+    for (int i = 0; i < list->cnt && used < sizeof(text) - 1; i++) {
+        int n = snprintf(text + used, sizeof(text) - used, "%s%s[%" PRId32 "]", i ? " " : "",
+                         list->elems[i].topic, list->elems[i].partition);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    sl_log(SL_LOG_INFO, "%s: %s %d partitions: %s", src->node_name, what, list->cnt, text);
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *partitions, void *opaque)
+{
+    struct kafka_source *src = opaque;
+    rd_kafka_error_t *error = NULL;
+    rd_kafka_resp_err_t rc = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        log_partitions(src, "assigned", partitions);
+        for (int i = 0; i < partitions->cnt; i++)
+            part_add(src, partitions->elems[i].topic, partitions->elems[i].partition);
+        if (src->cooperative)
+            error = rd_kafka_incremental_assign(rk, partitions);
+        else
+            rc = rd_kafka_assign(rk, partitions);
+    } else {
+        /* revoked (or lost): hand over what is done before giving them up */
+        log_partitions(src, "revoked", partitions);
+        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk))
+            drain_and_commit(src, partitions);
+        for (int i = 0; i < partitions->cnt; i++)
+            part_remove(src, partitions->elems[i].topic, partitions->elems[i].partition);
+        if (src->cooperative)
+            error = rd_kafka_incremental_unassign(rk, partitions);
+        else
+            rc = rd_kafka_assign(rk, NULL);
+    }
+    if (error) {
+        sl_log(SL_LOG_WARN, "%s: rebalance: %s", src->node_name, rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    } else if (rc) {
+        sl_log(SL_LOG_WARN, "%s: rebalance: %s", src->node_name, rd_kafka_err2str(rc));
+    }
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct kafka_source *src = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[256];
+        rd_kafka_fatal_error(rk, why, sizeof(why));
+        sl_log(SL_LOG_ERROR, "%s: fatal consumer error: %s", src->node_name, why);
+        src->fatal = true;
+        return;
+    }
+    sl_log_limited(&src->log_limit, SL_LOG_WARN, "%s: %s: %s", src->node_name,
+                   rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/* ---- messages ---- */
+
+static void staging_reserve(struct kafka_source *src, size_t need)
+{
+    if (need <= src->staging_cap)
+        return;
+    size_t cap = src->staging_cap ? src->staging_cap : 4096;
+    while (cap < need)
+        cap *= 2;
+    free(src->staging);
+    src->staging = aligned_alloc(8, cap);
+    SL_ASSERT(src->staging);
+    src->staging_cap = cap;
+}
+
+/* The message value as a verified size-prefixed event, or NULL with
+ * src->reason. */
+static const uint8_t *decode_value(struct kafka_source *src, const rd_kafka_message_t *msg,
+                                   size_t *len)
+{
+    char err[512];
+    if (!msg->payload) {
+        snprintf(src->reason, sizeof(src->reason), "null value (tombstone)");
+        return NULL;
+    }
+    if (msg->len > src->plan->message_bytes_max) {
+        snprintf(src->reason, sizeof(src->reason), "value of %zu bytes exceeds max_message (%" PRIu64 ")",
+                 msg->len, src->plan->message_bytes_max);
+        return NULL;
+    }
+    if (src->plan->json) {
+        const uint8_t *out;
+        if (sl_fb_json_to_fb(&src->json, src->env.schemas->envelope, msg->payload, msg->len,
+                             true, &out, len, err, sizeof(err))) {
+            snprintf(src->reason, sizeof(src->reason), "json: %s", err);
+            return NULL;
+        }
+        return out;
+    }
+    if (msg->len < 8) {
+        snprintf(src->reason, sizeof(src->reason), "value of %zu bytes is no FlatBuffer",
+                 msg->len);
+        return NULL;
+    }
+    staging_reserve(src, msg->len + 8);
+    *len = sl_fb_raw_to_prefixed(src->staging, msg->payload, msg->len);
+    if (sl_fb_verify(src->staging, *len, true, src->env.schemas->envelope, &src->verify_opts,
+                     err, sizeof(err))) {
+        snprintf(src->reason, sizeof(src->reason), "verify: %s", err);
+        return NULL;
+    }
+    return src->staging;
+}
+
+static bool envelope_has_header(const struct sl_envelope *env, const struct sl_event *ev,
+                                const char *name)
+{
+    const uint8_t *p = sl_fb_field_ptr(ev->envelope, env->headers);
+    if (!p)
+        return false;
+    const uint8_t *vec = sl_fb_deref(p);
+    size_t name_len = strlen(name);
+    for (uint32_t i = 0; i < sl_fb_vec_len(vec); i++) {
+        struct sl_event header = {.envelope = sl_fb_deref(sl_fb_vec_data(vec) + 4 * i)};
+        uint32_t len;
+        const char *key = sl_envelope_string(&header, env->header_key, &len);
+        if (key && len == name_len && memcmp(key, name, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Fills what the envelope lacks from the message: key, ts, headers (see
+ * the file comment). Returns frame itself when nothing is missing, else the
+ * rebuilt event in src->builder. */
+static const uint8_t *map_message(struct kafka_source *src, const rd_kafka_message_t *msg,
+                                  const uint8_t *frame, size_t *len)
+{
+    const char *keys[KSRC_HEADERS_MAX], *values[KSRC_HEADERS_MAX];
+    uint32_t key_lens[KSRC_HEADERS_MAX], value_lens[KSRC_HEADERS_MAX];
+    struct sl_event ev;
+    sl_envelope_event(&src->env, frame, (uint32_t)*len, 0, 0, &ev);
+    struct sl_envelope_change change = {.header_keys = keys, .header_values = values,
+                                        .header_key_lens = key_lens,
+                                        .header_value_lens = value_lens};
+    if (msg->key && !sl_fb_field_ptr(ev.envelope, src->env.key)) {
+        change.key = msg->key;
+        change.key_len = (uint32_t)msg->key_len;
+    }
+    int64_t ts_ms = rd_kafka_message_timestamp(msg, NULL), ts_us = ts_ms * 1000;
+    if (ts_ms >= 0 && !sl_fb_field_ptr(ev.envelope, src->env.ts))
+        change.ts = &ts_us;
+    rd_kafka_headers_t *headers;
+    if (rd_kafka_message_headers(msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char *name;
+        const void *value;
+        size_t size;
+        for (size_t i = 0; change.header_count < KSRC_HEADERS_MAX &&
+                           rd_kafka_header_get_all(headers, i, &name, &value, &size) == 0;
+             i++) {
+            if (envelope_has_header(&src->env, &ev, name))
+                continue;
+            keys[change.header_count] = name;
+            key_lens[change.header_count] = (uint32_t)strlen(name);
+            values[change.header_count] = value;
+            value_lens[change.header_count] = (uint32_t)size;
+            change.header_count++;
+        }
+    }
+    if (!change.key && !change.ts && change.header_count == 0)
+        return frame;
+    return sl_envelope_copy(&src->env, &src->builder, &ev, &change, len);
+}
+
+/* Makes room in part's FIFO: hands on the open batches and waits for the
+ * workers. Returns false when the source is stopped meanwhile. */
+static bool part_room(struct kafka_source *src, struct ksrc_partition *part)
+{
+    if (part->count < KSRC_RECORDS)
+        return true;
+    sl_source_flush(src->emit);
+    src->unflushed = false;
+    while (part->count == KSRC_RECORDS) {
+        if (stopping(src))
+            return false;
+        nap();
+        part_advance(src, part);
+    }
+    return true;
+}
+
+static void consume_error(struct kafka_source *src, const rd_kafka_message_t *msg)
+{
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        return;
+    sl_log_limited(&src->log_limit, SL_LOG_WARN, "%s: consume: %s%s%s", src->node_name,
+                   msg->rkt ? rd_kafka_topic_name(msg->rkt) : "", msg->rkt ? ": " : "",
+                   rd_kafka_message_errstr(msg));
+}
+
+/* One message: decoded, completed and handed on, or sent to the errors port;
+ * either way its (offset, worker, tag) is recorded. Returns false when the
+ * source stopped before it could be handed on (it is read again later). */
+static bool consume(struct kafka_source *src, const rd_kafka_message_t *msg)
+{
+    if (msg->err) {
+        consume_error(src, msg);
+        return true;
+    }
+    const char *topic = rd_kafka_topic_name(msg->rkt);
+    struct ksrc_partition *part = part_find(src, topic, msg->partition);
+    if (!part)
+        return true; /* prefetched before its partition was revoked */
+    if (!part_room(src, part))
+        return false;
+    size_t len;
+    uint32_t worker;
+    uint64_t tag;
+    const uint8_t *frame = decode_value(src, msg, &len);
+    if (frame) {
+        frame = map_message(src, msg, frame, &len);
+        sl_source_emit(src->emit, frame, (uint32_t)len, (uint64_t)msg->offset, &worker, &tag);
+    } else {
+        char reason[KSRC_REASON_BYTES + 300];
+        snprintf(reason, sizeof(reason), "%s[%" PRId32 "] offset %" PRId64 ": %s", topic,
+                 msg->partition, msg->offset, src->reason);
+        sl_source_emit_error(src->emit, reason, (uint64_t)msg->offset, &worker, &tag);
+        src->rejected++;
+    }
+    src->consumed++;
+    src->unflushed = true;
+    part_note(part, msg->offset, worker, tag);
+    if (!part->paused && part->count >= KSRC_PAUSE_RECORDS)
+        part_pause(src, part, true);
+    return true;
+}
+
+/* ---- run / stop ---- */
+
+static int kafka_source_run(void *state, struct sl_source_emit *emit)
+{
+    struct kafka_source *src = state;
+    src->emit = emit;
+    uint64_t next_commit = now_us() + src->plan->commit_interval_us;
+    while (!stopping(src) && !src->fatal) {
+        int timeout_ms = src->unflushed ? 0 : src->paused_count ? KSRC_PAUSED_POLL_MS : KSRC_POLL_MS;
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(src->rk, timeout_ms);
+        if (msg) {
+            bool handed = consume(src, msg);
+            rd_kafka_message_destroy(msg);
+            if (!handed)
+                break;
+        } else {
+            if (src->unflushed) {
+                sl_source_flush(emit); /* the input went idle: no batch waits for more */
+                src->unflushed = false;
+            }
+            parts_advance(src);
+        }
+        uint64_t now = now_us();
+        if (now >= next_commit) {
+            parts_advance(src);
+            commit_done(src, NULL, true, src->recommit);
+            src->recommit = false;
+            next_commit = now + src->plan->commit_interval_us;
+        }
+    }
+    drain_and_commit(src, NULL);
+    src->emit = NULL;
+    return src->fatal ? -EIO : 0;
+}
+
+static void kafka_source_stop(void *state)
+{
+    struct kafka_source *src = state;
+    /* release: pairs with the acquire load in stopping() */
+    atomic_store_explicit(&src->stop, true, memory_order_release);
+}
+
+/* ---- open / close ---- */
+
+static rd_kafka_conf_t *source_conf(struct kafka_source *src, const char *bootstrap, char *err,
+                                    size_t err_len)
+{
+    char errstr[512];
+    const struct ksrc_plan *plan = src->plan;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (bootstrap && rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr,
+                                       sizeof(errstr)) != RD_KAFKA_CONF_OK)
+        goto fail;
+    for (uint32_t i = 0; i < plan->conf_count; i++)
+        if (rd_kafka_conf_set(conf, plan->conf_names[i], plan->conf_values[i], errstr,
+                              sizeof(errstr)) != RD_KAFKA_CONF_OK)
+            goto fail;
+    rd_kafka_conf_set_opaque(conf, src);
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    return conf;
+fail:
+    snprintf(err, err_len, "kafka source %s: %s", src->node_name, errstr);
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+static void kafka_source_free(struct kafka_source *src)
+{
+    for (uint32_t i = 0; i < src->part_count; i++) {
+        free(src->parts[i].topic);
+        free(src->parts[i].records);
+    }
+    free(src->parts);
+    free(src->staging);
+    sl_fb_json_fini(&src->json);
+    sl_fbb_fini(&src->builder);
+    if (src->embedded_held)
+        sl_kafka_embedded_release();
+    free(src);
+}
+
+/* brokers: embedded: takes a reference on the process's cluster and creates
+ * the topics (the mock creates none for a consumer). */
+static int embedded_start(struct kafka_source *src, char *bootstrap, size_t len, char *err,
+                          size_t err_len)
+{
+    char errstr[512];
+    if (sl_kafka_embedded_acquire(bootstrap, len, errstr, sizeof(errstr))) {
+        snprintf(err, err_len, "kafka source %s: embedded cluster: %s", src->node_name, errstr);
+        return -EINVAL;
+    }
+    src->embedded_held = true;
+    for (uint32_t i = 0; !src->plan->pattern && i < src->plan->topic_count; i++) {
+        if (sl_kafka_embedded_topic(src->plan->topics[i], KSRC_EMBEDDED_PARTITIONS, errstr,
+                                    sizeof(errstr))) {
+            snprintf(err, err_len, "kafka source %s: topic %s: %s", src->node_name,
+                     src->plan->topics[i], errstr);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int subscribe(struct kafka_source *src, char *err, size_t err_len)
+{
+    rd_kafka_topic_partition_list_t *list =
+        rd_kafka_topic_partition_list_new((int)src->plan->topic_count);
+    for (uint32_t i = 0; i < src->plan->topic_count; i++)
+        rd_kafka_topic_partition_list_add(list, src->plan->topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t rc = rd_kafka_subscribe(src->rk, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (rc) {
+        snprintf(err, err_len, "kafka source %s: subscribe: %s", src->node_name,
+                 rd_kafka_err2str(rc));
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int kafka_source_open(const struct sl_source_args *args, void **state, char *err,
+                             size_t err_len)
+{
+    char bootstrap[KSRC_BOOTSTRAP_BYTES], errstr[512];
+    struct kafka_source *src = calloc(1, sizeof(*src));
+    SL_ASSERT(src);
+    src->plan = args->plan;
+    src->node_name = args->node_name ? args->node_name : "kafka";
+    sl_envelope_init(&src->env, args->schemas);
+    src->verify_opts = (struct sl_fb_verify_opts){.depth_max = SL_FB_DEPTH_MAX,
+                                                  .tables_max = SL_FB_TABLES_MAX,
+                                                  .check_nested = true, .schemas = args->schemas};
+    sl_fb_json_init(&src->json, args->schemas);
+    sl_fbb_init(&src->builder, 4096);
+    if (src->plan->embedded && embedded_start(src, bootstrap, sizeof(bootstrap), err, err_len))
+        goto fail;
+    rd_kafka_conf_t *conf = source_conf(src, src->embedded_held ? bootstrap : NULL, err, err_len);
+    if (!conf)
+        goto fail;
+    src->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!src->rk) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, err_len, "kafka source %s: %s", src->node_name, errstr);
+        goto fail;
+    }
+    src->cooperative = strcmp(rd_kafka_rebalance_protocol(src->rk), "COOPERATIVE") == 0;
+    rd_kafka_poll_set_consumer(src->rk);
+    if (subscribe(src, err, err_len))
+        goto fail;
+    *state = src;
+    return 0;
+fail:
+    if (src->rk)
+        rd_kafka_destroy(src->rk);
+    kafka_source_free(src);
+    return -EINVAL;
+}
+
+/* run() committed what was done; leaving the group now lets the other
+ * members take the partitions over at once. */
+static void kafka_source_close(void *state)
+{
+    struct kafka_source *src = state;
+    rd_kafka_resp_err_t err = rd_kafka_consumer_close(src->rk);
+    if (err)
+        sl_log(SL_LOG_WARN, "%s: consumer close: %s", src->node_name, rd_kafka_err2str(err));
+    sl_log(SL_LOG_INFO,
+           "%s: %" PRIu64 " messages consumed, %" PRIu64 " rejected, %" PRIu64
+           " commits, %" PRIu64 " failed",
+           src->node_name, src->consumed, src->rejected, src->commits, src->commit_failures);
+    rd_kafka_destroy(src->rk);
+    kafka_source_free(src);
+}
+
+const struct sl_source_type sl_source_kafka = {
+    .name = "kafka",
+    .summary = "consume events from Kafka topics in a consumer group (offsets committed once "
+               "handled)",
+    .options = kafka_source_options,
+    .compile = kafka_source_compile,
+    .plan_free = kafka_source_plan_free,
+    .open = kafka_source_open,
+    .run = kafka_source_run,
+    .stop = kafka_source_stop,
+    .close = kafka_source_close,
+};
