@@ -27,11 +27,14 @@ struct sl_fb_json_member {
     const struct sl_fb_field *field;
     uint32_t value;  /* token index of the value */
     sl_fb_ref ref;   /* offset-typed fields: what pass 1 built */
+    bool is_offset;  /* offset-typed: pass 2 adds ref */
 };
 
 struct enc {
     struct sl_fb_json *j;
     struct sl_json_tape *tape;
+    const struct sl_json_tok *toks; /* tape->toks: the tape does not change while building */
+    struct sl_fbb *fbb;             /* builders[level] */
     const char *src;
     char *err;
     size_t err_len;
@@ -57,7 +60,7 @@ static int enc_fail(struct enc *e, uint32_t ti, const char *fmt, ...)
     return -EINVAL;
 }
 
-static const struct sl_json_tok *tok(struct enc *e, uint32_t ti) { return &e->tape->toks[ti]; }
+static const struct sl_json_tok *tok(struct enc *e, uint32_t ti) { return &e->toks[ti]; }
 
 /* sl_fb_base_size() of a scalar base, without a call. */
 static inline size_t scalar_size(unsigned base)
@@ -78,7 +81,7 @@ static inline const char *tok_string(struct enc *e, const struct sl_json_tok *t,
     *len = t->len;
     return e->src + t->start;
 }
-static struct sl_fbb *enc_builder(struct enc *e) { return &e->j->builders[e->level]; }
+static struct sl_fbb *enc_builder(struct enc *e) { return e->fbb; }
 
 /* ---- scalars ---- */
 
@@ -454,10 +457,13 @@ static int build_nested(struct enc *e, const struct sl_fb_object *object, uint32
     struct sl_fbb *nb = &e->j->builders[e->level + 1];
     sl_fbb_reset(nb);
     nb->force_defaults = e->j->force_defaults;
+    struct sl_fbb *outer = e->fbb;
     e->level++;
+    e->fbb = nb;
     sl_fb_ref root;
     int rc = build_table(e, object, ti, &root);
     e->level--;
+    e->fbb = outer;
     if (rc)
         return rc;
     size_t len;
@@ -577,17 +583,16 @@ static int build_vector(struct enc *e, const struct sl_fb_field *field, uint32_t
     return 0;
 }
 
-static bool is_offset_field(const struct sl_fb_field *field)
+/* Whether field fi of object is referenced by offset (built in pass 1). */
+static bool is_offset_field(const struct sl_fb_object *object, uint32_t fi)
 {
     /* the verifier's plan has it worked out for all but unions and nested buffers */
-    const struct sl_fb_object *owner = field->owner;
-    if (owner->vplan) {
-        switch (owner->vplan[field - owner->fields].kind) {
-        case SL_FB_VK_SCALAR: case SL_FB_VK_STRUCT: return false;
-        case SL_FB_VK_OTHER: break;
-        default: return true;
-        }
+    switch (object->vplan[fi].kind) {
+    case SL_FB_VK_SCALAR: case SL_FB_VK_STRUCT: return false;
+    case SL_FB_VK_OTHER: break;
+    default: return true;
     }
+    const struct sl_fb_field *field = &object->fields[fi];
     unsigned base = field->type.base;
     if (base == SL_FB_OBJ)
         return !sl_fb_schema_object(field->owner->schema, field->type.index)->is_struct;
@@ -612,7 +617,7 @@ static int add_member(struct enc *e, const struct sl_fb_json_member *m)
 {
     const struct sl_fb_field *field = m->field;
     struct sl_fbb *b = enc_builder(e);
-    if (is_offset_field(field)) {
+    if (m->is_offset) {
         sl_fbb_add_ref(b, field->offset, m->ref);
         return 0;
     }
@@ -676,8 +681,9 @@ static int build_table(struct enc *e, const struct sl_fb_object *object, uint32_
             continue;
         seen[fi / 64] |= 1ull << (fi % 64);
         required += field->required;
-        struct sl_fb_json_member m = {.field = field, .value = v};
-        if (is_offset_field(field)) {
+        struct sl_fb_json_member m = {.field = field, .value = v,
+                                      .is_offset = is_offset_field(object, fi)};
+        if (m.is_offset) {
             int rc = build_child(e, field, ti, v, &m.ref);
             if (rc)
                 return rc;
@@ -734,8 +740,9 @@ int sl_fb_json_to_fb(struct sl_fb_json *j, const struct sl_fb_object *object, co
     int rc = sl_json_tape_parse(j->tape, json, len, err, err_len);
     if (rc)
         return rc;
-    struct enc e = {.j = j, .tape = j->tape, .src = json, .err = err, .err_len = err_len};
     struct sl_fbb *b = &j->builders[0];
+    struct enc e = {.j = j, .tape = j->tape, .toks = j->tape->toks, .fbb = b, .src = json,
+                    .err = err, .err_len = err_len};
     sl_fbb_reset(b);
     b->force_defaults = j->force_defaults;
     sl_fb_ref root;
