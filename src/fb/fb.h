@@ -189,7 +189,7 @@ struct sl_fb_schemas {
     const struct sl_fb_object *envelope;  /* sluice.Event */
     struct sl_fb_event_type *types;       /* sorted by type */
     uint32_t type_count;
-    uint32_t *type_slots;                 /* open addressing by murmur2: index + 1, 0 empty */
+    uint32_t *type_slots;                 /* open addressing by type_hash: index + 1, 0 empty */
     uint32_t type_mask;                   /* slots - 1; at most half full */
 };
 

@@ -164,7 +164,10 @@ static size_t __attribute__((noinline)) string_special(struct parser *p, size_t 
 }
 
 /* Non-zero for '"', '\\', a control or a non-ASCII byte. */
-static inline bool byte_special(unsigned char c) { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80; }
+static inline bool byte_special(unsigned char c)
+{
+    return c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
+}
 
 #ifdef __SSE2__
 #define SCAN_BYTES 16u

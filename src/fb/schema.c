@@ -19,7 +19,6 @@
 #include <stdlib.h>
 
 #include "core/assert.h"
-#include "core/hash.h"
 #include "fb/fb.h"
 #include "fb/schema_embedded.h"
 
@@ -455,6 +454,28 @@ static void plan_field(const struct sl_fb_schema *schema, const struct sl_fb_fie
     plan->count_max = plan->size ? SL_FB_BUFFER_MAX / plan->size : 0;
 }
 
+/* Slot hash of an event type: its length and its first and last 8 bytes
+ * (which tell the dotted type names apart), two multiplies that run side
+ * by side; collisions only cost a probe, as lookups compare whole names. */
+static inline uint32_t type_hash(const char *s, size_t len)
+{
+    uint64_t a = 0, b = 0;
+    if (len >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + len - 8, 8);
+    } else if (len >= 4) {
+        uint32_t x, y;
+        memcpy(&x, s, 4);
+        memcpy(&y, s + len - 4, 4);
+        a = x, b = y;
+    } else if (len) {
+        a = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[len / 2] << 8 |
+            (uint64_t)(unsigned char)s[len - 1] << 16;
+    }
+    uint64_t h = (a * 0x9e3779b97f4a7c15ull) ^ (b * 0xc2b2ae3d27d4eb4full) ^ len;
+    return (uint32_t)(h >> 32) ^ (uint32_t)h;
+}
+
 /* Slot of a field name in an object's name table before probing: from its
  * length and first, second and last bytes, which tell most names apart. */
 static inline uint32_t name_hash(const char *name, size_t len, uint32_t mask)
@@ -662,7 +683,7 @@ static int schemas_index(struct sl_fb_schemas *schemas, char *err, size_t err_le
     schemas->type_mask = slots - 1;
     for (uint32_t i = 0; i < schemas->type_count; i++) {
         const struct sl_fb_event_type *t = &schemas->types[i];
-        uint32_t h = sl_murmur2(t->type, t->type_len) & schemas->type_mask;
+        uint32_t h = type_hash(t->type, t->type_len) & schemas->type_mask;
         while (schemas->type_slots[h])
             h = (h + 1) & schemas->type_mask;
         schemas->type_slots[h] = i + 1;
@@ -823,7 +844,7 @@ const struct sl_fb_object *sl_fb_schemas_event_object(const struct sl_fb_schemas
 {
     if (!schemas->type_slots)
         return NULL;
-    uint32_t h = sl_murmur2(type, type_len) & schemas->type_mask;
+    uint32_t h = type_hash(type, type_len) & schemas->type_mask;
     for (uint32_t slot; (slot = schemas->type_slots[h]) != 0; h = (h + 1) & schemas->type_mask) {
         const struct sl_fb_event_type *t = &schemas->types[slot - 1];
         if (t->type_len == type_len && name_equals(t->type, type, type_len))
