@@ -137,12 +137,41 @@ static void fbb_slot(struct sl_fbb *b, uint16_t voff)
     b->slots[b->slot_count++] = (struct sl_fbb_slot){.ref = (uint32_t)b->size, .voff = voff};
 }
 
-void sl_fbb_add_scalar(struct sl_fbb *b, uint16_t voff, const void *le_value, size_t size,
-                       const void *le_default, bool always)
+/* The size (1, 2, 4 or 8) bytes at p as an integer, without a memcpy call. */
+static inline uint64_t fbb_load(const void *p, size_t size)
 {
-    SL_DASSERT(b->in_table);
-    if (!always && !b->force_defaults && le_default) {
-        uint64_t v = 0, d = 0; /* size <= 8: compare as integers, no memcmp call */
+    uint8_t u8;
+    uint16_t u16;
+    uint32_t u32;
+    uint64_t u64;
+    switch (size) {
+    case 1: memcpy(&u8, p, 1); return u8;
+    case 2: memcpy(&u16, p, 2); return u16;
+    case 4: memcpy(&u32, p, 4); return u32;
+    default: memcpy(&u64, p, 8); return u64;
+    }
+}
+
+/* Stores the low size (1, 2, 4 or 8) bytes of v at p. */
+static inline void fbb_store(uint8_t *p, uint64_t v, size_t size)
+{
+    uint8_t u8 = (uint8_t)v;
+    uint16_t u16 = (uint16_t)v;
+    uint32_t u32 = (uint32_t)v;
+    switch (size) {
+    case 1: memcpy(p, &u8, 1); break;
+    case 2: memcpy(p, &u16, 2); break;
+    case 4: memcpy(p, &u32, 4); break;
+    default: memcpy(p, &v, 8); break;
+    }
+}
+
+/* sl_fbb_add_scalar() for sizes other than 1, 2, 4 and 8. */
+static void fbb_add_bytes(struct sl_fbb *b, uint16_t voff, const void *le_value, size_t size,
+                          const void *le_default, bool always)
+{
+    if (!always && !b->force_defaults && le_default && size <= 8) {
+        uint64_t v = 0, d = 0;
         memcpy(&v, le_value, size);
         memcpy(&d, le_default, size);
         if (v == d)
@@ -150,6 +179,32 @@ void sl_fbb_add_scalar(struct sl_fbb *b, uint16_t voff, const void *le_value, si
     }
     sl_fbb_prep(b, size, size);
     sl_fbb_push(b, le_value, size);
+    fbb_slot(b, voff);
+}
+
+/* The same bytes as prep(size, size) and the value, with one reservation. */
+void sl_fbb_add_scalar(struct sl_fbb *b, uint16_t voff, const void *le_value, size_t size,
+                       const void *le_default, bool always)
+{
+    SL_DASSERT(b->in_table);
+    if (__builtin_expect(size != 1 && size != 2 && size != 4 && size != 8, 0)) {
+        fbb_add_bytes(b, voff, le_value, size, le_default, always);
+        return;
+    }
+    uint64_t v = fbb_load(le_value, size); /* compared as integers: no memcmp call */
+    if (!always && !b->force_defaults && le_default && v == fbb_load(le_default, size))
+        return;
+    if (size > b->minalign)
+        b->minalign = size;
+    size_t pad = (0 - b->size) & (size - 1);
+    sl_fbb_reserve(b, 16); /* pad + size <= 15, and 8 zeros below */
+    uint8_t *front = fbb_front(b);
+    memset(front - 8, 0, 8); /* the pad (< 8 bytes); the value below covers the rest */
+    b->size += pad;
+    if (__builtin_expect(b->size + size > SL_FB_BUFFER_MAX, 0))
+        b->failed = true;
+    fbb_store(front - pad - size, v, size);
+    b->size += size;
     fbb_slot(b, voff);
 }
 
