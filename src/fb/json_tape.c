@@ -1,7 +1,7 @@
 /*
- * json_tape.c - strict JSON to a token tape (see json_int.h). Recursive
- * descent bounded by SL_JSON_DEPTH_MAX; every error names the 1-based byte
- * column where it was found.
+ * json_tape.c - strict JSON to a token tape (see json_int.h). One loop with
+ * an explicit stack of open containers, at most SL_JSON_DEPTH_MAX deep;
+ * every error names the 1-based byte column where it was found.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -231,16 +231,6 @@ static inline __attribute__((always_inline)) size_t parse_string_at(struct parse
     return pos + 1;
 }
 
-/* parse_string_at(p->pos) for the value parsers: p->pos moves past it. */
-static int parse_string(struct parser *p)
-{
-    size_t pos = parse_string_at(p, p->pos);
-    if (!pos)
-        return -EINVAL;
-    p->pos = pos;
-    return 0;
-}
-
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 static int parse_number(struct parser *p)
@@ -294,11 +284,10 @@ static int parse_literal(struct parser *p, const char *word, enum sl_json_kind k
     return 0;
 }
 
-/* A scalar value (string, number or literal) at p->pos; p->pos moves past it. */
+/* A number or literal at p->pos; p->pos moves past it. */
 static int parse_scalar(struct parser *p)
 {
     switch (p->s[p->pos]) {
-    case '"': return parse_string(p);
     case 't': return parse_literal(p, "true", SL_JSON_TRUE);
     case 'f': return parse_literal(p, "false", SL_JSON_FALSE);
     case 'n': return parse_literal(p, "null", SL_JSON_NULL);
