@@ -434,7 +434,7 @@ static size_t decode_escapes(const char *s, size_t len, char *out)
         case 'r': out[n++] = '\r'; break;
         case 't': out[n++] = '\t'; break;
         case 'u': {
-            uint32_t u, lo;
+            uint32_t u = 0, lo = 0; /* set by hex4(): the tape pass validated the escape */
             hex4(s + i, &u);
             i += 4;
             if (u >= 0xd800 && u <= 0xdbff) {
