@@ -172,7 +172,7 @@ static int parse_start(const char *s, int64_t *start_us)
         *start_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
         return SL_EXIT_OK;
     }
-    uint64_t v;
+    uint64_t v = 0;
     int rc = parse_u64("start-us", s, 0, (uint64_t)1 << 52, &v);
     *start_us = (int64_t)v;
     return rc;
@@ -190,7 +190,7 @@ static int parse_framing(const char *s, bool *jsonl)
 
 static int parse_option(struct gen_conf *conf, int c, const char *arg)
 {
-    uint64_t v;
+    uint64_t v = 0;
     int rc = SL_EXIT_OK;
     switch (c) {
     case 's': rc = parse_u64("seed", arg, 0, UINT64_MAX, &conf->gen.seed); break;
