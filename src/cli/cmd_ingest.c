@@ -301,7 +301,7 @@ static int ingest_parse_number(int opt, struct ingest_args *args)
 static int ingest_parse(int argc, char **argv, struct ingest_args *args)
 {
     int opt, rc = SL_EXIT_OK;
-    uint32_t expect;
+    uint32_t expect = 0;
     optind = 1;
     while (rc == SL_EXIT_OK && (opt = getopt_long(argc, argv, "", ingest_options, NULL)) != -1) {
         rc = ingest_parse_number(opt, args);
