@@ -6,7 +6,12 @@ loopback ceiling, measured in the same run on 127.0.0.1:
                 bytes/s the receiver took, and bytes per CPU-second of
                 the receiving server process
   sluice fb     sluice ingest --listen 127.0.0.1:0 --framing fb --expect N
-                fed by sluice gen --framing fb --count N --connections C
+                fed (--feeder replay, the default) by C sender threads here that
+                each send a stream made once with `sluice gen --out` over and
+                over in large writes, so the feeder costs little CPU and
+                ingestion sets the pace; or (--feeder gen) by sluice gen
+                --framing fb --count N --connections C, which makes events as
+                it sends and is usually the slower side
   sluice jsonl  the same with --framing jsonl
 
 For each sluice row: events/s and MB/s over the wall time from starting the
@@ -25,7 +30,7 @@ ninja -C BUILD). Writes bench/results/ingest.csv. Also registered as the
 meson benchmark 'ingest_bench' (meson test -C BUILD --benchmark ingest_bench).
 
   bench/ingest_bench.py [BUILD_DIR] [--events N] [--connections C]
-                        [--iperf-seconds S] [--framings fb,jsonl]
+                        [--iperf-seconds S] [--framings fb,jsonl] [--feeder replay|gen]
   (BUILD_DIR defaults to build/)
 """
 import csv
@@ -48,7 +53,7 @@ WAIT_S = 120  # longest wait for a process to end once its input is complete
 
 def parse_args(argv):
     opts = {"build": "build", "events": 2000000, "connections": 2, "iperf_seconds": 3.0,
-            "framings": ["fb", "jsonl"]}
+            "framings": ["fb", "jsonl"], "feeder": "replay"}
     args = list(argv)
     while args:
         arg = args.pop(0)
@@ -69,9 +74,11 @@ def parse_args(argv):
             opts["iperf_seconds"] = float(value)
         elif arg == "--framings":
             opts["framings"] = value.split(",")
+        elif arg == "--feeder" and value in ("replay", "gen"):
+            opts["feeder"] = value
         else:
             sys.exit("usage: bench/ingest_bench.py [BUILD_DIR] [--events N] [--connections C] "
-                     "[--iperf-seconds S] [--framings fb,jsonl]")
+                     "[--iperf-seconds S] [--framings fb,jsonl] [--feeder replay|gen]")
     return opts
 
 
@@ -175,24 +182,80 @@ def wait_port_file(path, proc):
     sys.exit("ingest_bench: sluice ingest did not start listening")
 
 
-def run_sluice(sluice, framing, events, connections, tmp):
+REPLAY_PASS_EVENTS = 100000  # events in the stream each sender repeats
+
+
+def replay_feeder(sluice, framing, events, connections, port, tmp):
+    """Starts C sender threads that each send the same pre-made stream until
+    together they have sent `events` (rounded to whole passes); returns a
+    Popen-like object for wait_rusage() and the event count to expect."""
+    import threading
+    stream_path = os.path.join(tmp, "stream." + framing)
+    per_pass = min(events, REPLAY_PASS_EVENTS)
+    subprocess.run([sluice, "gen", "--framing", framing, "--count", str(per_pass), "--out",
+                    stream_path], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    with open(stream_path, "rb") as f:
+        stream = f.read()
+    passes = max(1, -(-events // (per_pass * connections)))
+    errors = []
+
+    def send():
+        try:
+            with socket.create_connection(("127.0.0.1", port)) as conn:
+                view = memoryview(stream)
+                for _ in range(passes):
+                    conn.sendall(view)
+                conn.shutdown(socket.SHUT_WR)
+                conn.recv(1)  # wait for sluice to close: all taken
+        except OSError as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=send) for _ in range(connections)]
+    for t in threads:
+        t.start()
+
+    class Feeder:
+        pid = None
+
+        def poll(self):
+            return None if any(t.is_alive() for t in threads) else (1 if errors else 0)
+
+    return Feeder(), passes * per_pass * connections
+
+
+def run_sluice(sluice, framing, events, connections, tmp, feeder="replay"):
     port_file = os.path.join(tmp, "port-" + framing)
     out_path = os.path.join(tmp, "ingest-%s.out" % framing)
     gen_json = os.path.join(tmp, "gen-%s.json" % framing)
     open(port_file, "w").close()
+    if feeder == "replay":  # the expected count is known only after rounding to passes
+        per_pass = min(events, REPLAY_PASS_EVENTS)
+        events = max(1, -(-events // (per_pass * connections))) * per_pass * connections
     with open(out_path, "w") as out, open(os.path.join(tmp, "ingest.err"), "a") as err:
         ingest = subprocess.Popen([sluice, "ingest", "--listen", "127.0.0.1:0", "--port-file",
                                    port_file, "--framing", framing, "--expect", str(events)],
                                   stdout=out, stderr=err)
     port = wait_port_file(port_file, ingest)
     t0 = time.monotonic()
-    gen = subprocess.Popen([sluice, "gen", "--framing", framing, "--count", str(events),
-                            "--connections", str(connections), "--connect",
-                            "127.0.0.1:%d" % port, "--summary-json", gen_json],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if feeder == "replay":
+        gen, sent_events = replay_feeder(sluice, framing, events, connections, port, tmp)
+        t0 = time.monotonic()  # making the stream is not part of the measurement
+    else:
+        gen = subprocess.Popen([sluice, "gen", "--framing", framing, "--count", str(events),
+                                "--connections", str(connections), "--connect",
+                                "127.0.0.1:%d" % port, "--summary-json", gen_json],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ticks = {}
-    gen_rc, gen_cpu = wait_rusage(gen, 3600, lambda: sample_threads(ingest.pid, ticks))
-    rc, cpu = wait_rusage(ingest, WAIT_S, lambda: sample_threads(ingest.pid, ticks))
+    if feeder == "replay":
+        cpu0 = time.process_time()  # the sender threads' CPU is this process's
+        rc, cpu = wait_rusage(ingest, 3600, lambda: sample_threads(ingest.pid, ticks))
+        while gen.poll() is None:
+            time.sleep(0.01)
+        gen_rc, gen_cpu = gen.poll(), time.process_time() - cpu0
+    else:
+        gen_rc, gen_cpu = wait_rusage(gen, 3600, lambda: sample_threads(ingest.pid, ticks))
+        rc, cpu = wait_rusage(ingest, WAIT_S, lambda: sample_threads(ingest.pid, ticks))
     busiest = max(ticks.values(), default=0) / os.sysconf("SC_CLK_TCK")
     wall = time.monotonic() - t0
     with open(out_path) as f:
@@ -200,12 +263,15 @@ def run_sluice(sluice, framing, events, connections, tmp):
     if gen_rc != 0 or rc != 0:
         sys.exit("ingest_bench: %s: gen exit %d, ingest exit %d (see %s)"
                  % (framing, gen_rc, rc, tmp))
-    with open(gen_json) as f:
-        sent = json.load(f)
+    if feeder == "replay":
+        sent_count = sent_events
+    else:
+        with open(gen_json) as f:
+            sent_count = json.load(f)["events"]
     got = int(summary.get("events_consumed", -1))
-    if got != sent["events"] or int(summary.get("errors", -1)) != 0:
+    if got != sent_count or int(summary.get("errors", -1)) != 0:
         sys.exit("ingest_bench: %s: sent %d events, consumed %d, errors %s"
-                 % (framing, sent["events"], got, summary.get("errors")))
+                 % (framing, sent_count, got, summary.get("errors")))
     nbytes = int(summary["bytes"])
     return {"name": "sluice_" + framing, "events": got, "bytes": nbytes,
             "avg_event_bytes": nbytes / got, "seconds": wall, "events_per_s": got / wall,
@@ -263,15 +329,17 @@ def main():
     rows = [run_iperf3(opts["iperf_seconds"])]
     with tempfile.TemporaryDirectory(prefix="sluice-ingest-bench-") as tmp:
         for framing in opts["framings"]:
-            rows.append(run_sluice(sluice, framing, opts["events"], opts["connections"], tmp))
+            rows.append(run_sluice(sluice, framing, opts["events"], opts["connections"], tmp,
+                                   opts["feeder"]))
     iperf_mb = rows[0]["MB_per_s"]
     for r in rows[1:]:
         r["ratio_MB_vs_iperf3"] = r["MB_per_s"] / iperf_mb
     print_table(rows)
-    print("sluice: %d connections from sluice gen, ingest path %s; io_cpu_s: CPU of sluice "
+    print("sluice: %d connections fed by %s, ingest path %s; io_cpu_s: CPU of sluice "
           "ingest's busiest thread (the io thread), sampled from /proc every 10 ms; iperf3: "
           "one stream, cpu of its receiving server; MB = 10^6 bytes"
-          % (opts["connections"], ",".join(sorted({r["path"] for r in rows[1:]})) or "-"))
+          % (opts["connections"], "replayed streams" if opts["feeder"] == "replay" else "sluice gen",
+             ",".join(sorted({r["path"] for r in rows[1:]})) or "-"))
     print("wrote %s" % os.path.relpath(write_csv(rows)))
 
 
