@@ -1,0 +1,424 @@
+#!/usr/bin/env python3
+"""kafka_bench.py - the Kafka connectors against one `sluice broker` (librdkafka's
+mock cluster, 3 brokers), compared with kcat (librdkafka's own CLI) doing the
+same work. Needs kcat and a built sluice; registered in no meson suite.
+
+Usage (from the source root, after `ninja -C BUILD`):
+
+    python3 bench/kafka_bench.py BUILD [--events N] [--seed S]
+
+e.g. `python3 bench/kafka_bench.py build-rel --events 200000`. Prints a table
+and writes bench/results/kafka.csv.
+
+Cases, all on topics of 32 partitions (the mock keeps only ~5 MiB of each
+partition: N events of ~400 bytes stay within 32 x 5 MiB for N up to ~300 k;
+the script checks that every partition still starts at offset 0):
+
+  sink    `gen` source (count N, seed S) -> kafka sink, raw values (the
+          event as a FlatBuffer), keyed by the envelope key, murmur2,
+          idempotent, acks=all; vs `kcat -P` producing the same keys and
+          values (the same events' FlatBuffers, from `sluice gen --framing
+          fb`, split with multi-byte delimiters) with acks=all, idempotence
+          and murmur2 too. Wall time is process start to exit; `produce`
+          is the job's own elapsed time (its summary line: sources started
+          to sinks closed), without process start-up.
+  source  kafka source (raw) -> null sink over the topic the sink case
+          filled; vs `kcat -C -e` reading the same topic. The source never
+          ends by itself, so its span is taken from librdkafka's fetch
+          log (kafka: {debug: fetch}, with queued.max.messages.kbytes 2048
+          so that librdkafka cannot fetch far ahead of sluice): from the
+          assignment (sluice's "assigned" line, seen live) to the moment
+          the last partition's next fetch starts at its end offset. kcat's
+          span is its process, start to exit (no group join), with
+          fetch.wait.max.ms 10: the mock holds an empty Fetch response for
+          the whole wait, which would otherwise add up to 500 ms before kcat
+          sees the end of the partitions.
+  e2e     kafka source -> filter (type != "order.cancelled") -> project
+          (OrderSummary) -> kafka sink, same input topic; span from the
+          assignment to the last change of the output topic's end offsets
+          (polled with `kcat -Q` every 0.2 s). No kcat counterpart.
+
+CPU of sluice is its process's user+system time over the same span
+(sampled from /proc every 50 ms for the source cases; wait4 rusage for the
+sink). MB/s counts value bytes (key, headers and protocol overhead aside).
+"""
+import argparse
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+PARTITIONS = 32
+TOPICS = ["bench_sluice", "bench_kcat", "e2e_out"]
+KEY_DELIM = b"\x1e#K#\x1e"
+MSG_DELIM = b"\x1d#M#\x1d\x1f"
+SUMMARY = re.compile(r"job \S+: \d+ workers?, ([0-9.]+) s, ([0-9.]+) CPU-s")
+FETCH = re.compile(r"^%7\|([0-9.]+)\|FETCH\|.*Fetch topic (\S+) \[(\d+)\] at offset (\d+)")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class Broker:
+    def __init__(self, sluice, tmp):
+        self.boot_file = os.path.join(tmp, "bootstrap")
+        args = [sluice, "broker", "--brokers", "3", "--bootstrap-file", self.boot_file]
+        for t in TOPICS:
+            args += ["--topic", "%s:%d" % (t, PARTITIONS)]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while not os.path.exists(self.boot_file):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("sluice broker did not start")
+            time.sleep(0.05)
+        with open(self.boot_file) as f:
+            self.bootstrap = f.read().strip()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=15)
+
+
+def offsets(bootstrap, topic, which):
+    """[offset per partition]: which -1 = end, -2 = beginning."""
+    args = ["kcat", "-Q", "-b", bootstrap]
+    for p in range(PARTITIONS):
+        args += ["-t", "%s:%d:%d" % (topic, p, which)]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=30).stdout
+    result = [None] * PARTITIONS
+    for line in out.splitlines():
+        m = re.match(r"\S+ \[(\d+)\] offset (-?\d+)", line)
+        if m:
+            result[int(m.group(1))] = int(m.group(2))
+    return result
+
+
+def check_topic(bootstrap, topic, want):
+    ends, begins = offsets(bootstrap, topic, -1), offsets(bootstrap, topic, -2)
+    if sum(ends) != want:
+        raise RuntimeError("%s holds %d messages, %d expected" % (topic, sum(ends), want))
+    if any(begins):
+        raise RuntimeError("%s: the mock dropped old messages (starts %s): use fewer events"
+                           % (topic, begins))
+    return ends
+
+
+def timed(args, stdin=None, stdout=subprocess.DEVNULL, stderr_path=None):
+    """Runs args to exit: (wall s, CPU s from wait4, exit status, stderr text)."""
+    err = open(stderr_path, "w+") if stderr_path else subprocess.DEVNULL
+    t0 = time.monotonic()
+    proc = subprocess.Popen(args, stdin=stdin or subprocess.DEVNULL, stdout=stdout, stderr=err)
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    text = ""
+    if stderr_path:
+        err.seek(0)
+        text = err.read()
+        err.close()
+    return wall, ru.ru_utime + ru.ru_stime, proc.returncode, text
+
+
+def proc_cpu(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except OSError:
+        return None
+
+
+class LiveJob:
+    """A `sluice run` whose stderr is read live: "assigned" timestamped,
+    librdkafka FETCH lines parsed, CPU sampled from /proc."""
+
+    def __init__(self, sluice, path):
+        self.proc = subprocess.Popen([sluice, "run", path], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True, errors="replace")
+        self.assigned = None
+        self.fetch = {}          # (topic, partition) -> [(ts, offset)]
+        self.lines = []
+        self.cpu = []            # (time.time(), cpu s)
+        self.done = False
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.sampler = threading.Thread(target=self._sample, daemon=True)
+        self.reader.start()
+        self.sampler.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            if self.assigned is None and "assigned" in line:
+                self.assigned = time.time()
+            m = FETCH.match(line)
+            if m:
+                self.fetch.setdefault((m.group(2), int(m.group(3))), []).append(
+                    (float(m.group(1)), int(m.group(4))))
+            elif not line.startswith("%7|"):
+                self.lines.append(line)
+
+    def _sample(self):
+        while not self.done:
+            c = proc_cpu(self.proc.pid)
+            if c is not None:
+                self.cpu.append((time.time(), c))
+            time.sleep(0.05)
+
+    def fetched_all(self, topic, ends):
+        """Time at which every partition's fetch reached its end offset, or None."""
+        last = 0.0
+        for p, end in enumerate(ends):
+            hits = [ts for ts, off in self.fetch.get((topic, p), []) if off >= end]
+            if end and not hits:
+                return None
+            if hits:
+                last = max(last, min(hits))
+        return last
+
+    def cpu_between(self, t0, t1):
+        def at(t):
+            best = None
+            for ts, c in self.cpu:
+                if ts <= t:
+                    best = c
+            return best if best is not None else 0.0
+        return at(t1) - at(t0)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+        self.done = True
+        self.reader.join(timeout=10)
+        return "".join(self.lines)
+
+
+def write(tmp, name, text):
+    path = os.path.join(tmp, name + ".yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def make_kcat_input(sluice, tmp, n, seed):
+    """The N events' keys and raw FlatBuffer values, delimited for kcat -P;
+    returns (path, mean value bytes)."""
+    js = subprocess.run([sluice, "gen", "--framing", "jsonl", "--seed", str(seed), "--count",
+                         str(n), "--out", "-"], stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL, check=True).stdout.splitlines()
+    fb = subprocess.run([sluice, "gen", "--framing", "fb", "--seed", str(seed), "--count",
+                         str(n), "--out", "-"], stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL, check=True).stdout
+    path = os.path.join(tmp, "kcat_input.bin")
+    total, pos, count = 0, 0, 0
+    with open(path, "wb") as f:
+        for line in js:
+            size = int.from_bytes(fb[pos:pos + 4], "little")
+            value = fb[pos + 4:pos + 4 + size]
+            pos += 4 + size
+            key = json.loads(line)["key"].encode()
+            if KEY_DELIM in value or MSG_DELIM in value or KEY_DELIM in key:
+                raise RuntimeError("a delimiter occurs in the data")
+            f.write(key + KEY_DELIM + value + MSG_DELIM)
+            total += len(value)
+            count += 1
+    if count != n or pos != len(fb):
+        raise RuntimeError("jsonl and fb generator outputs disagree")
+    return path, total / n
+
+
+def row(case, client, n, size, span, cpu=None, wall=None):
+    return {"case": case, "client": client, "events": n, "event_bytes": round(size),
+            "seconds": round(span, 3), "wall_s": round(wall, 3) if wall else "",
+            "messages_per_s": round(n / span), "MB_per_s": round(n * size / span / 1e6, 1),
+            "sluice_cpu_s": round(cpu, 2) if cpu is not None else "",
+            "events_per_cpu_s": round(n / cpu) if cpu else "", "ratio_vs_kcat": ""}
+
+
+def bench_sink(sluice, tmp, broker, n, seed, size, kcat_input):
+    job = write(tmp, "sink", f"""
+job: bench_sink
+schemas: [orders]
+sources:
+  g: {{type: gen, count: {n}, seed: {seed}}}
+sinks:
+  k: {{type: kafka, input: g, brokers: "{broker.bootstrap}", topic: bench_sluice}}
+""")
+    wall, cpu, rc, err = timed([sluice, "run", job], stderr_path=os.path.join(tmp, "sink.err"))
+    if rc != 0:
+        raise RuntimeError("sink job exit %d: %s" % (rc, err[-2000:]))
+    m = SUMMARY.search(err)
+    produce = float(m.group(1)) if m else wall
+    ends = check_topic(broker.bootstrap, "bench_sluice", n)
+    s = row("sink", "sluice", n, size, produce, cpu, wall)
+    with open(kcat_input, "rb") as f:
+        kwall, kcpu, krc, kerr = timed(
+            ["kcat", "-P", "-b", broker.bootstrap, "-t", "bench_kcat", "-K", KEY_DELIM.decode(),
+             "-D", MSG_DELIM.decode(), "-X", "acks=all", "-X", "enable.idempotence=true",
+             "-X", "partitioner=murmur2_random"], stdin=f,
+            stderr_path=os.path.join(tmp, "kcat_p.err"))
+    if krc != 0:
+        raise RuntimeError("kcat -P exit %d: %s" % (krc, kerr[-1000:]))
+    check_topic(broker.bootstrap, "bench_kcat", n)
+    k = row("sink", "kcat -P", n, size, kwall, None, kwall)
+    k["kcat_cpu_s"] = round(kcpu, 2)
+    s["ratio_vs_kcat"] = round(k["seconds"] / s["seconds"], 2)
+    s["ratio_wall_vs_kcat"] = round(kwall / wall, 2)
+    return [s, k], ends
+
+
+def run_live(sluice, tmp, name, text, topic, ends, done):
+    """Starts a live job, waits for its assignment and for done(job) to
+    return an end time; returns (span s, CPU s, job stderr)."""
+    job = LiveJob(sluice, write(tmp, name, text))
+    deadline = time.monotonic() + 120
+    t_end = None
+    while time.monotonic() < deadline and job.proc.poll() is None:
+        if job.assigned is not None:
+            t_end = done(job)
+            if t_end is not None:
+                break
+        time.sleep(0.1)
+    time.sleep(0.3)
+    err = job.stop()
+    if job.assigned is None or t_end is None:
+        raise RuntimeError("%s did not finish: %s" % (name, err[-2000:]))
+    return t_end - job.assigned, job.cpu_between(job.assigned, t_end), err
+
+
+def bench_source(sluice, tmp, broker, n, size, ends):
+    text = f"""
+job: bench_source
+schemas: [orders]
+sources:
+  k:
+    type: kafka
+    brokers: "{broker.bootstrap}"
+    topics: [bench_sluice]
+    group: bench-source-{os.getpid()}
+    kafka: {{debug: fetch, queued.max.messages.kbytes: 2048}}
+sinks:
+  n: {{type: null, input: k}}
+"""
+    span, cpu, err = run_live(sluice, tmp, "source", text, "bench_sluice", ends,
+                              lambda job: job.fetched_all("bench_sluice", ends))
+    m = re.search(r"k: (\d+) messages consumed", err)
+    consumed = int(m.group(1)) if m else -1
+    if consumed < n:
+        raise RuntimeError("source consumed %d of %d: %s" % (consumed, n, err[-2000:]))
+    s = row("source", "sluice", n, size, span, cpu)
+    out = os.path.join(tmp, "kcat_c.out")
+    with open(out, "wb") as f:
+        kwall, kcpu, krc, kerr = timed(["kcat", "-C", "-b", broker.bootstrap, "-t",
+                                        "bench_sluice", "-o", "beginning", "-e", "-q",
+                                        "-X", "fetch.wait.max.ms=10", "-f", "%p\\n"],
+                                       stdout=f,
+                                       stderr_path=os.path.join(tmp, "kcat_c.err"))
+    with open(out, "rb") as f:
+        got = sum(1 for _ in f)
+    if krc != 0 or got != n:
+        raise RuntimeError("kcat -C exit %d, %d of %d messages: %s" % (krc, got, n, kerr[-500:]))
+    k = row("source", "kcat -C", n, size, kwall, None, kwall)
+    k["kcat_cpu_s"] = round(kcpu, 2)
+    s["ratio_vs_kcat"] = round(k["seconds"] / s["seconds"], 2)
+    return [s, k]
+
+
+def bench_e2e(sluice, tmp, broker, n, size, ends):
+    text = f"""
+job: bench_e2e
+schemas: [orders]
+sources:
+  k:
+    type: kafka
+    brokers: "{broker.bootstrap}"
+    topics: [bench_sluice]
+    group: bench-e2e-{os.getpid()}
+operators:
+  kept:
+    type: filter
+    input: k
+    where: type != "order.cancelled"
+  summary:
+    type: project
+    input: kept
+    target: OrderSummary
+    fields: {{order_id: payload.order_id, amount: payload.amount, region: payload.region}}
+sinks:
+  out: {{type: kafka, input: summary, brokers: "{broker.bootstrap}", topic: e2e_out}}
+  dead: {{type: null, input: [k.errors, summary.errors]}}
+"""
+    state = {"total": -1, "changed": None, "polls": 0}
+
+    def done(job):
+        total = sum(o or 0 for o in offsets(broker.bootstrap, "e2e_out", -1))
+        now = time.time()
+        if total != state["total"]:
+            state["total"], state["changed"], state["polls"] = total, now, 0
+            return None
+        state["polls"] += 1
+        # stable for 1.5 s after some output: the job is through its input
+        return state["changed"] if total > 0 and now - state["changed"] > 1.5 else None
+
+    span, cpu, err = run_live(sluice, tmp, "e2e", text, "bench_sluice", ends, done)
+    m = re.search(r"k: (\d+) messages consumed", err)
+    consumed = int(m.group(1)) if m else -1
+    if consumed < n:
+        raise RuntimeError("e2e consumed %d of %d: %s" % (consumed, n, err[-2000:]))
+    s = row("e2e", "sluice", n, size, span, cpu)
+    s["output_messages"] = state["total"]
+    return [s]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("build")
+    ap.add_argument("--events", type=int, default=200000)
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    sluice = os.path.abspath(os.path.join(args.build, "src", "cli", "sluice"))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kafka_bench.") as tmp:
+        kcat_input, size = make_kcat_input(sluice, tmp, args.events, args.seed)
+        broker = Broker(sluice, tmp)
+        try:
+            sink_rows, ends = bench_sink(sluice, tmp, broker, args.events, args.seed, size,
+                                         kcat_input)
+            rows += sink_rows
+            rows += bench_source(sluice, tmp, broker, args.events, size, ends)
+            rows += bench_e2e(sluice, tmp, broker, args.events, size, ends)
+        finally:
+            broker.stop()
+    print("%-7s %-8s %8s %8s %8s %11s %7s %9s %11s %9s" % (
+        "case", "client", "events", "bytes/ev", "seconds", "messages/s", "MB/s",
+        "CPU-s", "ev/CPU-s", "vs kcat"))
+    for r in rows:
+        cpu = r["sluice_cpu_s"] if r["sluice_cpu_s"] != "" else r.get("kcat_cpu_s", "")
+        print("%-7s %-8s %8d %8d %8.2f %11d %7.1f %9s %11s %9s" % (
+            r["case"], r["client"], r["events"], r["event_bytes"], r["seconds"],
+            r["messages_per_s"], r["MB_per_s"], cpu, r["events_per_cpu_s"],
+            r["ratio_vs_kcat"]))
+    sink = rows[0]
+    print("sink wall (process start to exit): sluice %.2f s, kcat %.2f s (ratio %.2f); "
+          "e2e output %d messages" % (sink["wall_s"], rows[1]["wall_s"],
+                                      sink["ratio_wall_vs_kcat"], rows[-1]["output_messages"]))
+    print("CPU-s: sluice's process over the span; for kcat rows, kcat's own")
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "kafka.csv")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    fields = ["case", "client", "events", "event_bytes", "seconds", "wall_s", "messages_per_s",
+              "MB_per_s", "sluice_cpu_s", "events_per_cpu_s", "kcat_cpu_s", "ratio_vs_kcat"]
+    with open(out, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+    print("wrote " + out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
