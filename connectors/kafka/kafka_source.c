@@ -162,7 +162,8 @@ struct kafka_source {
     struct sl_fb_json json;            /* format json */
     struct sl_fbb builder;             /* envelopes completed with Kafka's key/ts/headers */
     char reason[KSRC_REASON_BYTES];
-    uint64_t consumed, rejected, commits, commit_failures;
+    uint64_t consumed, rejected;
+    uint64_t commits, commit_failures; /* commit requests made; those that failed */
     struct sl_log_limit log_limit;
 };
 
@@ -462,13 +463,12 @@ static int commit_done(struct kafka_source *src, const rd_kafka_topic_partition_
     }
     int n = list->cnt;
     if (n > 0) {
+        src->commits++;
         rd_kafka_resp_err_t err = rd_kafka_commit(src->rk, list, async);
         if (!async && err) {
             src->commit_failures++;
             sl_log(SL_LOG_WARN, "%s: offset commit failed: %s", src->node_name,
                    rd_kafka_err2str(err));
-        } else if (!async) {
-            src->commits++;
         }
     }
     rd_kafka_topic_partition_list_destroy(list);
@@ -481,12 +481,8 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     (void)rk;
     (void)offsets;
     struct kafka_source *src = opaque;
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        src->commits++;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET)
         return;
-    }
-    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
-        return; /* nothing to commit */
     src->commit_failures++;
     src->recommit = true;
     sl_log_limited(&src->log_limit, SL_LOG_WARN, "%s: offset commit failed: %s (retried)",
