@@ -99,6 +99,11 @@ static const struct sl_option kafka_source_options[] = {
     {"drain_timeout", SL_OPT_DURATION, "10s", false, NULL,
      "on revoke and at stop: how long to wait for in-flight events before committing what "
      "is done"},
+    {"count", SL_OPT_INT, "0", false, NULL,
+     "end the stream after this many messages (a batch run); 0: no limit"},
+    {"until_end", SL_OPT_BOOL, "false", false, NULL,
+     "end the stream once every assigned partition has been read to its end (a batch run); "
+     "otherwise consume until stopped"},
     {"max_message", SL_OPT_SIZE, "1MiB", false, NULL,
      "largest value taken; larger ones go to the errors port"},
     {"kafka", SL_OPT_MAP, NULL, false, NULL,
@@ -117,6 +122,8 @@ struct ksrc_plan {
     uint64_t commit_interval_us;
     uint64_t drain_timeout_us;
     uint64_t message_bytes_max;
+    bool until_end;                    /* stop at the end of every assigned partition */
+    uint64_t count;                    /* stop after this many messages; 0: no limit */
     uint32_t conf_count;               /* librdkafka settings, applied in order */
     char *conf_names[KSRC_CONF_MAX];   /* owned */
     char *conf_values[KSRC_CONF_MAX];  /* owned */
@@ -138,6 +145,7 @@ struct ksrc_partition {
     int64_t done_next;                 /* offset after the last done message; -1 none */
     int64_t committed;                 /* last offset committed; -1 none */
     bool paused;
+    bool at_end;                       /* until_end: read to its end, nothing newer yet */
 };
 
 /* One source instance; see the file comment for threads. */
@@ -221,6 +229,8 @@ static int plan_conf(struct sl_op_compile *c, struct ksrc_plan *plan, const char
     plan_conf_add(plan, "enable.auto.offset.store", "false");
     plan_conf_add(plan, "partition.assignment.strategy", sl_op_string(c, "assignment"));
     plan_conf_add(plan, "auto.offset.reset", sl_op_string(c, "start"));
+    if (sl_op_bool(c, "until_end"))
+        plan_conf_add(plan, "enable.partition.eof", "true");
     uint32_t ours = plan->conf_count;
     uint32_t n = sl_op_map_count(c, "kafka");
     for (uint32_t i = 0; i < n; i++) {
@@ -313,6 +323,13 @@ static int kafka_source_compile(struct sl_op_compile *c, void **plan)
     kplan->commit_interval_us = (uint64_t)sl_op_int(c, "commit_interval");
     kplan->drain_timeout_us = (uint64_t)sl_op_int(c, "drain_timeout");
     kplan->message_bytes_max = (uint64_t)sl_op_int(c, "max_message");
+    kplan->until_end = sl_op_bool(c, "until_end");
+    long long count = sl_op_int(c, "count");
+    if (count < 0) {
+        sl_op_error(c, "count", NULL, NULL, "must not be negative");
+        rc = -EINVAL;
+    }
+    kplan->count = count > 0 ? (uint64_t)count : 0;
     if (kplan->message_bytes_max < 8 || kplan->message_bytes_max > (3u << 20)) {
         sl_op_error(c, "max_message", NULL, "the batch arena holds 4 MiB",
                     "must be between 8 bytes and 3MiB");
@@ -713,10 +730,26 @@ static bool part_room(struct kafka_source *src, struct ksrc_partition *part)
     return true;
 }
 
+/* until_end: whether every assigned partition is at its end. */
+static bool all_at_end(const struct kafka_source *src)
+{
+    if (src->part_count == 0)
+        return false; /* nothing assigned yet */
+    for (uint32_t i = 0; i < src->part_count; i++)
+        if (!src->parts[i].at_end)
+            return false;
+    return true;
+}
+
 static void consume_error(struct kafka_source *src, const rd_kafka_message_t *msg)
 {
-    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        struct ksrc_partition *part =
+            msg->rkt ? part_find(src, rd_kafka_topic_name(msg->rkt), msg->partition) : NULL;
+        if (part)
+            part->at_end = true;
         return;
+    }
     sl_log_limited(&src->log_limit, SL_LOG_WARN, "%s: consume: %s%s%s", src->node_name,
                    msg->rkt ? rd_kafka_topic_name(msg->rkt) : "", msg->rkt ? ": " : "",
                    rd_kafka_message_errstr(msg));
@@ -735,6 +768,7 @@ static bool consume(struct kafka_source *src, const rd_kafka_message_t *msg)
     struct ksrc_partition *part = part_find(src, topic, msg->partition);
     if (!part)
         return true; /* prefetched before its partition was revoked */
+    part->at_end = false;
     if (!part_room(src, part))
         return false;
     size_t len;
@@ -774,6 +808,10 @@ static int kafka_source_run(void *state, struct sl_source_emit *emit)
             rd_kafka_message_destroy(msg);
             if (!handed)
                 break;
+            if (src->plan->until_end && all_at_end(src))
+                break; /* a batch run: everything there was is taken */
+            if (src->plan->count && src->consumed >= src->plan->count)
+                break; /* a batch run of count messages */
         } else {
             if (src->unflushed) {
                 sl_source_flush(emit); /* the input went idle: no batch waits for more */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "core/backoff.h"
 #include "core/log.h"
 #include "graph/run.h"
 
@@ -50,6 +51,7 @@ void *sl_sink_main(void *arg)
     }
     uint32_t workers = run->job->workers, open = workers;
     bool eos[SL_JOB_WORKERS_MAX] = {false};
+    struct sl_backoff backoff = {0};
     while (open) {
         bool busy = false;
         for (uint32_t w = 0; w < workers; w++) {
@@ -75,10 +77,10 @@ void *sl_sink_main(void *arg)
             }
             sl_pool_return(batch, sink->index);
         }
-        if (!busy) {
-            struct timespec ts = {0, 50000};
-            nanosleep(&ts, NULL);
-        }
+        if (busy)
+            sl_backoff_reset(&backoff);
+        else
+            sl_backoff_nap(&backoff);
     }
     if (healthy && type->close(sink->state, err, sizeof(err))) {
         sl_log(SL_LOG_ERROR, "sink %s: %s", node->name, err);

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "core/assert.h"
+#include "core/backoff.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "gen/orders_gen.h"
@@ -255,6 +256,7 @@ static int ingest_run(struct sl_source_runner *source)
     }
     struct shard shard = {{NULL}};
     struct sl_ring *in = sl_ingest_ring(ingest, 0);
+    struct sl_backoff backoff = {0};
     for (bool end = false; !end;) {
         void *item;
         drain_errors(source, &shard);
@@ -264,9 +266,10 @@ static int ingest_run(struct sl_source_runner *source)
             shard_flush(source, &shard);
             if (source->acks)
                 sl_source_acks_announced(source->acks); /* ends of idle connections */
-            nap();
+            sl_backoff_nap(&backoff);
             continue;
         }
+        sl_backoff_reset(&backoff);
         end = ingest_batch(source, &shard, item);
     }
     pthread_join(io, NULL);

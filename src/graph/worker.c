@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "core/assert.h"
+#include "core/backoff.h"
 #include "core/log.h"
 #include "graph/run.h"
 
@@ -376,6 +377,7 @@ void *sl_worker_main(void *arg)
     /* release: the pool exists before any sink may return a batch to it */
     atomic_store_explicit(&worker->ready, true, memory_order_release);
     uint32_t open = worker->input_count;
+    struct sl_backoff backoff = {0};
     while (open) {
         bool busy = false;
         for (uint32_t i = 0; i < worker->input_count; i++) {
@@ -389,9 +391,11 @@ void *sl_worker_main(void *arg)
                 open--;
             }
         }
-        if (!busy) {
+        if (busy) {
+            sl_backoff_reset(&backoff);
+        } else {
             ack_advance(worker); /* sinks may have written since */
-            idle_sleep();
+            sl_backoff_nap(&backoff);
         }
     }
     send_end_of_stream(worker);
