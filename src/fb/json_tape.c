@@ -98,6 +98,7 @@ static int hex4(const char *s, uint32_t *v)
     return 0;
 }
 
+#ifndef __SSE2__ /* the 8-byte scan, where there is no 16-byte SSE2 one */
 #define SWAR_ONES 0x0101010101010101ull
 #define SWAR_HIGH 0x8080808080808080ull
 
@@ -111,6 +112,7 @@ static inline uint64_t swar_special(uint64_t w)
     uint64_t control = (w - SWAR_ONES * 0x20) & ~w;
     return (zero_quote | zero_slash | control | w) & SWAR_HIGH;
 }
+#endif
 
 /* The escape, control or non-ASCII byte c at pos (inside a string that
  * started at start): checks it and returns the position after it, or 0
