@@ -40,6 +40,7 @@
 #include "core/log.h"
 #include "expr/expr.h"
 #include "fb/fb.h"
+#include "kafka_conf.h"
 #include "mock_cluster.h"
 #include "sl/connector.h"
 
@@ -48,7 +49,6 @@
 #define KAFKA_TOPIC_BYTES_MAX 249    /* Kafka's limit on a topic name */
 #define KAFKA_BOOTSTRAP_BYTES 1024   /* embedded cluster's bootstrap list */
 #define KAFKA_REASON_BYTES 512       /* text of a dead letter's reason */
-#define KAFKA_CONF_MAX 64            /* our settings plus the kafka map */
 #define KAFKA_CLOSE_TIMEOUT_MS 30000 /* close(): flush bound */
 #define KAFKA_FIXED_VUS 8            /* produceva entries besides headers */
 
@@ -108,9 +108,7 @@ struct kafka_sink_plan {
     struct sl_expr *key_expr;    /* owned, or NULL: the envelope key */
     bool json;                   /* format: json */
     char *dead_letter_topic;     /* owned, or NULL: <message topic>.dlq */
-    uint32_t conf_count;         /* librdkafka settings, applied in order */
-    char *conf_names[KAFKA_CONF_MAX];  /* owned */
-    char *conf_values[KAFKA_CONF_MAX]; /* owned */
+    struct sl_kafka_settings settings; /* librdkafka settings, applied in order */
 };
 
 /* A message to produce to the dead-letter topic; owned copies, made on the
@@ -174,23 +172,8 @@ static void kafka_sink_plan_free(void *plan)
     sl_expr_destroy(kplan->topic_expr);
     sl_expr_destroy(kplan->key_expr);
     free(kplan->dead_letter_topic);
-    for (uint32_t i = 0; i < kplan->conf_count; i++) {
-        free(kplan->conf_names[i]);
-        free(kplan->conf_values[i]);
-    }
+    sl_kafka_settings_free(&kplan->settings);
     free(kplan);
-}
-
-/* Appends one librdkafka setting; false when the table is full. */
-static bool plan_conf_add(struct kafka_sink_plan *plan, const char *name, const char *value)
-{
-    if (plan->conf_count == KAFKA_CONF_MAX)
-        return false;
-    plan->conf_names[plan->conf_count] = strdup(name);
-    plan->conf_values[plan->conf_count] = strdup(value);
-    SL_ASSERT(plan->conf_names[plan->conf_count] && plan->conf_values[plan->conf_count]);
-    plan->conf_count++;
-    return true;
 }
 
 /* Our settings as librdkafka properties (the kafka map comes after them). */
@@ -198,19 +181,19 @@ static void plan_conf_ours(struct sl_op_compile *c, struct kafka_sink_plan *plan
 {
     char text[64];
     const char *partitioner = sl_op_string(c, "partitioner");
-    plan_conf_add(plan, "enable.idempotence", "true");
-    plan_conf_add(plan, "acks", "all");
-    plan_conf_add(plan, "partitioner",
+    sl_kafka_settings_add(&plan->settings, "enable.idempotence", "true");
+    sl_kafka_settings_add(&plan->settings, "acks", "all");
+    sl_kafka_settings_add(&plan->settings, "partitioner",
                   strcmp(partitioner, "murmur2") == 0 ? "murmur2_random" : partitioner);
     snprintf(text, sizeof(text), "%.3f", (double)sl_op_int(c, "linger") / 1000.0);
-    plan_conf_add(plan, "linger.ms", text);
+    sl_kafka_settings_add(&plan->settings, "linger.ms", text);
     snprintf(text, sizeof(text), "%lld", sl_op_int(c, "batch_bytes"));
-    plan_conf_add(plan, "batch.size", text);
-    plan_conf_add(plan, "compression.codec", sl_op_string(c, "compression"));
+    sl_kafka_settings_add(&plan->settings, "batch.size", text);
+    sl_kafka_settings_add(&plan->settings, "compression.codec", sl_op_string(c, "compression"));
     snprintf(text, sizeof(text), "%lld", sl_op_int(c, "max_in_flight"));
-    plan_conf_add(plan, "max.in.flight.requests.per.connection", text);
+    sl_kafka_settings_add(&plan->settings, "max.in.flight.requests.per.connection", text);
     snprintf(text, sizeof(text), "%lld", sl_op_int(c, "delivery_timeout") / 1000);
-    plan_conf_add(plan, "message.timeout.ms", text);
+    sl_kafka_settings_add(&plan->settings, "message.timeout.ms", text);
 }
 
 /* Checks every setting against librdkafka itself (so a misspelt kafka.*
@@ -218,35 +201,8 @@ static void plan_conf_ours(struct sl_op_compile *c, struct kafka_sink_plan *plan
  * them in the plan. Returns 0 or -EINVAL (reported). */
 static int plan_conf(struct sl_op_compile *c, struct kafka_sink_plan *plan)
 {
-    char errstr[512];
-    int rc = 0;
     plan_conf_ours(c, plan);
-    uint32_t ours = plan->conf_count;
-    uint32_t n = sl_op_map_count(c, "kafka");
-    for (uint32_t i = 0; i < n; i++) {
-        const char *value = sl_op_map_value(c, "kafka", i);
-        if (!plan_conf_add(plan, sl_op_map_name(c, "kafka", i), value ? value : "")) {
-            sl_op_error(c, "kafka", NULL, NULL, "more than %u librdkafka settings",
-                        KAFKA_CONF_MAX - ours);
-            return -EINVAL;
-        }
-    }
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    for (uint32_t i = 0; i < plan->conf_count; i++) {
-        if (rd_kafka_conf_set(conf, plan->conf_names[i], plan->conf_values[i], errstr,
-                              sizeof(errstr)) == RD_KAFKA_CONF_OK)
-            continue;
-        if (i >= ours) {
-            sl_op_error(c, "kafka", plan->conf_names[i], "see librdkafka's CONFIGURATION.md",
-                        "%s", errstr);
-        } else {
-            sl_op_error(c, NULL, NULL, NULL, "librdkafka refuses %s=%s: %s",
-                        plan->conf_names[i], plan->conf_values[i], errstr);
-        }
-        rc = -EINVAL;
-    }
-    rd_kafka_conf_destroy(conf);
-    return rc;
+    return sl_kafka_settings_check(&plan->settings, c);
 }
 
 /* topic / topic_expr / dead_letter_topic. Returns 0 or -EINVAL (reported). */
@@ -328,7 +284,7 @@ static int kafka_sink_compile(struct sl_op_compile *c, void **plan)
     rc = plan_topics(c, kplan);
     rc = plan_key(c, kplan) ? -EINVAL : rc;
     if (!kplan->embedded)
-        plan_conf_add(kplan, "bootstrap.servers", brokers);
+        sl_kafka_settings_add(&kplan->settings, "bootstrap.servers", brokers);
     rc = plan_conf(c, kplan) ? -EINVAL : rc;
     if (rc)
         goto fail;
@@ -788,23 +744,16 @@ static rd_kafka_conf_t *kafka_sink_conf(struct kafka_sink *sink, const char *boo
                                         char *err, size_t err_len)
 {
     char errstr[512];
-    const struct kafka_sink_plan *plan = sink->plan;
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (bootstrap && rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr,
-                                       sizeof(errstr)) != RD_KAFKA_CONF_OK)
-        goto fail;
-    for (uint32_t i = 0; i < plan->conf_count; i++)
-        if (rd_kafka_conf_set(conf, plan->conf_names[i], plan->conf_values[i], errstr,
-                              sizeof(errstr)) != RD_KAFKA_CONF_OK)
-            goto fail;
+    rd_kafka_conf_t *conf = sl_kafka_settings_conf(&sink->plan->settings, bootstrap, errstr,
+                                                   sizeof(errstr));
+    if (!conf) {
+        snprintf(err, err_len, "kafka sink %s: %s", sink->node_name, errstr);
+        return NULL;
+    }
     rd_kafka_conf_set_opaque(conf, sink);
     rd_kafka_conf_set_dr_msg_cb(conf, kafka_sink_on_delivery);
     rd_kafka_conf_set_error_cb(conf, kafka_sink_on_error);
     return conf;
-fail:
-    snprintf(err, err_len, "kafka sink %s: %s", sink->node_name, errstr);
-    rd_kafka_conf_destroy(conf);
-    return NULL;
 }
 
 /* The delivery bound of one batch: message.timeout.ms as finally set

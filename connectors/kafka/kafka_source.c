@@ -59,6 +59,7 @@
 #include "core/log.h"
 #include "fb/fb.h"
 #include "graph/envelope.h"
+#include "kafka_conf.h"
 #include "mock_cluster.h"
 #include "sl/connector.h"
 
@@ -70,7 +71,6 @@
 #define KSRC_WAIT_NS 200000          /* one nap while waiting for completions */
 #define KSRC_HEADERS_MAX 64u         /* Kafka headers mapped into one envelope */
 #define KSRC_TOPICS_MAX 64u
-#define KSRC_CONF_MAX 64u            /* our settings plus the kafka map */
 #define KSRC_BOOTSTRAP_BYTES 1024
 #define KSRC_REASON_BYTES 768
 #define KSRC_EMBEDDED_PARTITIONS 4   /* topics created on the embedded cluster */
@@ -124,9 +124,7 @@ struct ksrc_plan {
     uint64_t message_bytes_max;
     bool until_end;                    /* stop at the end of every assigned partition */
     uint64_t count;                    /* stop after this many messages; 0: no limit */
-    uint32_t conf_count;               /* librdkafka settings, applied in order */
-    char *conf_names[KSRC_CONF_MAX];   /* owned */
-    char *conf_values[KSRC_CONF_MAX];  /* owned */
+    struct sl_kafka_settings settings; /* librdkafka settings, applied in order */
 };
 
 /* One message or a run of messages that went into the same batch. */
@@ -198,64 +196,25 @@ static void kafka_source_plan_free(void *plan)
         return;
     for (uint32_t i = 0; i < kplan->topic_count; i++)
         free(kplan->topics[i]);
-    for (uint32_t i = 0; i < kplan->conf_count; i++) {
-        free(kplan->conf_names[i]);
-        free(kplan->conf_values[i]);
-    }
+    sl_kafka_settings_free(&kplan->settings);
     free(kplan);
-}
-
-static bool plan_conf_add(struct ksrc_plan *plan, const char *name, const char *value)
-{
-    if (plan->conf_count == KSRC_CONF_MAX)
-        return false;
-    plan->conf_names[plan->conf_count] = strdup(name);
-    plan->conf_values[plan->conf_count] = strdup(value);
-    SL_ASSERT(plan->conf_names[plan->conf_count] && plan->conf_values[plan->conf_count]);
-    plan->conf_count++;
-    return true;
 }
 
 /* Our settings, then the kafka map, each checked by librdkafka itself so that
  * a bad name or value is reported at its place. Returns 0 or -EINVAL. */
 static int plan_conf(struct sl_op_compile *c, struct ksrc_plan *plan, const char *brokers)
 {
-    char errstr[512];
-    int rc = 0;
     if (!plan->embedded)
-        plan_conf_add(plan, "bootstrap.servers", brokers);
-    plan_conf_add(plan, "group.id", sl_op_string(c, "group"));
-    plan_conf_add(plan, "enable.auto.commit", "false");
-    plan_conf_add(plan, "enable.auto.offset.store", "false");
-    plan_conf_add(plan, "partition.assignment.strategy", sl_op_string(c, "assignment"));
-    plan_conf_add(plan, "auto.offset.reset", sl_op_string(c, "start"));
+        sl_kafka_settings_add(&plan->settings, "bootstrap.servers", brokers);
+    sl_kafka_settings_add(&plan->settings, "group.id", sl_op_string(c, "group"));
+    sl_kafka_settings_add(&plan->settings, "enable.auto.commit", "false");
+    sl_kafka_settings_add(&plan->settings, "enable.auto.offset.store", "false");
+    sl_kafka_settings_add(&plan->settings, "partition.assignment.strategy",
+                          sl_op_string(c, "assignment"));
+    sl_kafka_settings_add(&plan->settings, "auto.offset.reset", sl_op_string(c, "start"));
     if (sl_op_bool(c, "until_end"))
-        plan_conf_add(plan, "enable.partition.eof", "true");
-    uint32_t ours = plan->conf_count;
-    uint32_t n = sl_op_map_count(c, "kafka");
-    for (uint32_t i = 0; i < n; i++) {
-        const char *value = sl_op_map_value(c, "kafka", i);
-        if (!plan_conf_add(plan, sl_op_map_name(c, "kafka", i), value ? value : "")) {
-            sl_op_error(c, "kafka", NULL, NULL, "more than %u librdkafka settings",
-                        KSRC_CONF_MAX - ours);
-            return -EINVAL;
-        }
-    }
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    for (uint32_t i = 0; i < plan->conf_count; i++) {
-        if (rd_kafka_conf_set(conf, plan->conf_names[i], plan->conf_values[i], errstr,
-                              sizeof(errstr)) == RD_KAFKA_CONF_OK)
-            continue;
-        if (i >= ours)
-            sl_op_error(c, "kafka", plan->conf_names[i], "see librdkafka's CONFIGURATION.md",
-                        "%s", errstr);
-        else
-            sl_op_error(c, NULL, NULL, NULL, "librdkafka refuses %s=%s: %s",
-                        plan->conf_names[i], plan->conf_values[i], errstr);
-        rc = -EINVAL;
-    }
-    rd_kafka_conf_destroy(conf);
-    return rc;
+        sl_kafka_settings_add(&plan->settings, "enable.partition.eof", "true");
+    return sl_kafka_settings_check(&plan->settings, c);
 }
 
 /* topics / pattern. Returns 0 or -EINVAL (reported). */
@@ -845,24 +804,17 @@ static rd_kafka_conf_t *source_conf(struct kafka_source *src, const char *bootst
                                     size_t err_len)
 {
     char errstr[512];
-    const struct ksrc_plan *plan = src->plan;
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (bootstrap && rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr,
-                                       sizeof(errstr)) != RD_KAFKA_CONF_OK)
-        goto fail;
-    for (uint32_t i = 0; i < plan->conf_count; i++)
-        if (rd_kafka_conf_set(conf, plan->conf_names[i], plan->conf_values[i], errstr,
-                              sizeof(errstr)) != RD_KAFKA_CONF_OK)
-            goto fail;
+    rd_kafka_conf_t *conf = sl_kafka_settings_conf(&src->plan->settings, bootstrap, errstr,
+                                                   sizeof(errstr));
+    if (!conf) {
+        snprintf(err, err_len, "kafka source %s: %s", src->node_name, errstr);
+        return NULL;
+    }
     rd_kafka_conf_set_opaque(conf, src);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
     rd_kafka_conf_set_error_cb(conf, on_error);
     return conf;
-fail:
-    snprintf(err, err_len, "kafka source %s: %s", src->node_name, errstr);
-    rd_kafka_conf_destroy(conf);
-    return NULL;
 }
 
 static void kafka_source_free(struct kafka_source *src)

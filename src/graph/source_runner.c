@@ -137,6 +137,32 @@ static void *ingest_thread(void *arg)
 
 /* ---- ingestion errors -> the source's errors port ---- */
 
+/* A sluice.ingest_error event (size-prefixed, no payload) whose headers are
+ * keys[i]: values[i], built in source->error_builder; valid until its next use. */
+static const uint8_t *error_event(struct sl_source_runner *source, const char *const *keys,
+                                  const char *const *values, uint32_t count, size_t *len)
+{
+    const struct sl_envelope *env = &source->run->envelope;
+    struct sl_fbb *b = &source->error_builder;
+    sl_fb_ref refs[8];
+    SL_ASSERT(count <= 8);
+    sl_fbb_reset(b);
+    sl_fb_ref type = sl_fbb_string(b, "sluice.ingest_error", 19);
+    for (uint32_t i = 0; i < count; i++) {
+        sl_fb_ref key = sl_fbb_string(b, keys[i], strlen(keys[i]));
+        sl_fb_ref value = sl_fbb_string(b, values[i], strlen(values[i]));
+        sl_fbb_table_start(b);
+        sl_fbb_add_ref(b, env->header_key, key);
+        sl_fbb_add_ref(b, env->header_value, value);
+        refs[i] = sl_fbb_table_end(b);
+    }
+    sl_fb_ref headers = sl_fbb_vector_refs(b, refs, count);
+    sl_fbb_table_start(b);
+    sl_fbb_add_ref(b, env->type, type);
+    sl_fbb_add_ref(b, env->headers, headers);
+    return sl_fbb_finish(b, sl_fbb_table_end(b), true, len);
+}
+
 /* io thread: the rejected input as an event of type sluice.ingest_error with
  * the reason and position in headers, handed to the shard thread. */
 static void on_ingest_error(void *ctx, const struct sl_ingest_error *error)
@@ -152,23 +178,8 @@ static void on_ingest_error(void *ctx, const struct sl_ingest_error *error)
                           "sluice.error.connection", "sluice.error.offset", "sluice.error.seq"};
     const char *values[] = {run->job->nodes[source->node].name, reason,
                             error->peer ? error->peer : "", conn, offset, seq};
-    struct sl_fbb *b = &source->error_builder;
-    sl_fbb_reset(b);
-    sl_fb_ref refs[6], type = sl_fbb_string(b, "sluice.ingest_error", 19);
-    for (int i = 0; i < 6; i++) {
-        sl_fb_ref key = sl_fbb_string(b, keys[i], strlen(keys[i]));
-        sl_fb_ref value = sl_fbb_string(b, values[i], strlen(values[i]));
-        sl_fbb_table_start(b);
-        sl_fbb_add_ref(b, run->envelope.header_key, key);
-        sl_fbb_add_ref(b, run->envelope.header_value, value);
-        refs[i] = sl_fbb_table_end(b);
-    }
-    sl_fb_ref headers = sl_fbb_vector_refs(b, refs, 6);
-    sl_fbb_table_start(b);
-    sl_fbb_add_ref(b, run->envelope.type, type);
-    sl_fbb_add_ref(b, run->envelope.headers, headers);
     size_t len;
-    const uint8_t *frame = sl_fbb_finish(b, sl_fbb_table_end(b), true, &len);
+    const uint8_t *frame = error_event(source, keys, values, 6, &len);
     /* bounded: at most SL_RUN_ERROR_RING frames of about 1 KiB in flight */
     uint8_t *copy = aligned_alloc(8, (len + 7) & ~(size_t)7);
     if (copy) {
@@ -486,23 +497,8 @@ void sl_source_emit_error(struct sl_source_emit *emit, const char *reason, uint6
     snprintf(offset, sizeof(offset), "%llu", (unsigned long long)position);
     const char *keys[] = {"sluice.error.node", "sluice.error.reason", "sluice.error.offset"};
     const char *values[] = {run->job->nodes[source->node].name, reason, offset};
-    struct sl_fbb *b = &source->error_builder;
-    sl_fbb_reset(b);
-    sl_fb_ref refs[3], type = sl_fbb_string(b, "sluice.ingest_error", 19);
-    for (int i = 0; i < 3; i++) {
-        sl_fb_ref key = sl_fbb_string(b, keys[i], strlen(keys[i]));
-        sl_fb_ref value = sl_fbb_string(b, values[i], strlen(values[i]));
-        sl_fbb_table_start(b);
-        sl_fbb_add_ref(b, run->envelope.header_key, key);
-        sl_fbb_add_ref(b, run->envelope.header_value, value);
-        refs[i] = sl_fbb_table_end(b);
-    }
-    sl_fb_ref headers = sl_fbb_vector_refs(b, refs, 3);
-    sl_fbb_table_start(b);
-    sl_fbb_add_ref(b, run->envelope.type, type);
-    sl_fbb_add_ref(b, run->envelope.headers, headers);
     size_t len;
-    const uint8_t *frame = sl_fbb_finish(b, sl_fbb_table_end(b), true, &len);
+    const uint8_t *frame = error_event(source, keys, values, 3, &len);
     uint32_t w = shard_event(source, &emit->shard, frame, (uint32_t)len,
                              source->node | SL_RUN_ERROR_EVENT, position);
     if (worker)
