@@ -32,8 +32,8 @@ void sl_ingest_config_default(struct sl_ingest_config *config)
         .listen_host = "127.0.0.1",
         .connections_max = 4096,
         .drain_timeout_ms = 5000,
-        .bufring_entries = 1024,
-        .buf_bytes = 16384,
+        .bufring_entries = 256,
+        .buf_bytes = 65536,
         .follow_interval_ms = 100,
         .read_bytes = 1u << 20,
         .frame_bytes_max = 1u << 20,
@@ -513,6 +513,38 @@ static void sl_ingest_resume(struct sl_ingest *ingest)
         sl_file_resume(ingest);
 }
 
+/* Creates the io_uring with the set-up flags that batch best that the kernel
+ * accepts: SINGLE_ISSUER + DEFER_TASKRUN (6.1) run the recv task work only
+ * when this thread waits for completions, all of it at once; COOP_TASKRUN
+ * (5.19) at least never interrupts the thread for it; older kernels reject
+ * both (-EINVAL) and get neither. Only the io thread may touch the ring
+ * (sl_ingest_release_ring gives it up before sl_ingest_run returns). */
+static int sl_ingest_ring_init(struct sl_ingest *ingest)
+{
+    static const unsigned flags[] = {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+                                     IORING_SETUP_COOP_TASKRUN, 0};
+    int rc = -EINVAL;
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]) && rc == -EINVAL; i++) {
+        struct io_uring_params params = {.flags = IORING_SETUP_CQSIZE | flags[i],
+                                         .cq_entries = SL_INGEST_CQ_ENTRIES};
+        rc = io_uring_queue_init_params(SL_INGEST_SQ_ENTRIES, &ingest->ring, &params);
+    }
+    return rc;
+}
+
+/* Unregisters the provided buffers and closes the io_uring from the io
+ * thread, the ring's single issuer (another thread's register calls fail
+ * with -EEXIST). Nothing may be in flight. */
+static void sl_ingest_release_ring(struct sl_ingest *ingest)
+{
+    if (!ingest->ring_ready)
+        return;
+    if (ingest->config.source == SL_INGEST_TCP)
+        sl_bufring_fini(&ingest->tcp.bufring, &ingest->ring);
+    io_uring_queue_exit(&ingest->ring);
+    ingest->ring_ready = false;
+}
+
 static int sl_ingest_setup(struct sl_ingest *ingest)
 {
     struct sl_pool_config pool_config = {
@@ -525,9 +557,7 @@ static int sl_ingest_setup(struct sl_ingest *ingest)
         sl_log(SL_LOG_ERROR, "ingest: batch pool: %s", strerror(-rc));
         return rc;
     }
-    struct io_uring_params params = {.flags = IORING_SETUP_CQSIZE,
-                                     .cq_entries = SL_INGEST_CQ_ENTRIES};
-    rc = io_uring_queue_init_params(SL_INGEST_SQ_ENTRIES, &ingest->ring, &params);
+    rc = sl_ingest_ring_init(ingest);
     if (rc < 0) {
         sl_log(SL_LOG_ERROR, "ingest: io_uring_queue_init: %s", strerror(-rc));
         return rc;
@@ -547,8 +577,10 @@ static int sl_ingest_setup(struct sl_ingest *ingest)
 int sl_ingest_run(struct sl_ingest *ingest)
 {
     int rc = sl_ingest_setup(ingest);
-    if (rc < 0)
+    if (rc < 0) {
+        sl_ingest_release_ring(ingest);
         return rc;
+    }
     bool tcp = ingest->config.source == SL_INGEST_TCP;
     while (!(ingest->stopping && ingest->inflight == 0)) {
         uint64_t timeout = sl_ingest_flush_due(ingest);
@@ -575,6 +607,7 @@ int sl_ingest_run(struct sl_ingest *ingest)
     else
         sl_file_drain(ingest);
     sl_ingest_end_streams(ingest);
+    sl_ingest_release_ring(ingest);
     return 0;
 }
 
