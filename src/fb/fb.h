@@ -113,6 +113,9 @@ enum sl_fb_vkind {
     SL_FB_VK_VEC_TABLES,  /* of tables `object` */
     SL_FB_VK_TABLE,       /* table `object` */
     SL_FB_VK_OTHER,       /* unions, nested buffers, schema errors: the general path */
+    SL_FB_VK_PAYLOAD,     /* the envelope's payload (nested by type): the general path,
+                           * which the fast pass of sl_fb_verify also takes */
+    SL_FB_VK_COUNT
 };
 
 /* One entry of sl_fb_object.vplan; entry i describes fields[i]. */
@@ -144,6 +147,11 @@ struct sl_fb_object {
     uint32_t required_count; /* fields marked required */
     uint32_t *name_slots;    /* open-addressing table: index in fields + 1, 0 empty */
     uint32_t name_mask;      /* slots - 1 (a power of two minus one) */
+    /* tables whose fields the verifier's fast pass knows (no unions, no other
+     * nested buffers): vplan grouped by kind, vfast[vfast_end[k - 1] ..
+     * vfast_end[k]) of kind k; NULL otherwise */
+    struct sl_fb_vplan *vfast;
+    uint16_t vfast_end[SL_FB_VK_COUNT];
 };
 
 struct sl_fb_enum_val {
@@ -239,6 +247,7 @@ struct sl_fb_verify_opts {
     uint32_t tables_max;     /* default SL_FB_TABLES_MAX */
     bool check_nested;       /* verify nested buffers (payload, nested_flatbuffer) */
     const struct sl_fb_schemas *schemas; /* for SL_FB_NESTED_BY_TYPE payloads */
+    bool no_fast_pass;       /* tests: the general walk alone decides (same verdicts) */
 };
 
 /*

@@ -446,6 +446,10 @@ static void plan_field(const struct sl_fb_schema *schema, const struct sl_fb_fie
         plan->kind = SL_FB_VK_VEC_TABLES;
         plan->object = object;
         plan->size = 4;
+    } else if (base == SL_FB_VECTOR && elem == SL_FB_UBYTE &&
+               field->nested == SL_FB_NESTED_BY_TYPE) {
+        plan->kind = SL_FB_VK_PAYLOAD;
+        plan->size = 1;
     } else if (base == SL_FB_VECTOR && field->nested == SL_FB_NESTED_NONE) {
         plan->size = elem == SL_FB_OBJ ? (object ? object->bytesize : 0)
                      : sl_fb_base_is_scalar(elem) ? (uint32_t)sl_fb_base_size(elem) : 0;
@@ -506,6 +510,29 @@ static void index_names(struct sl_fb_object *object)
     }
 }
 
+/* The fast pass's copy of a table's plan, grouped by kind (see
+ * sl_fb_object.vfast); none when some field needs the general path. */
+static void plan_fast(struct sl_fb_object *object)
+{
+    free(object->vfast);
+    object->vfast = NULL;
+    memset(object->vfast_end, 0, sizeof(object->vfast_end));
+    if (object->is_struct || object->field_count > UINT16_MAX)
+        return;
+    for (uint32_t k = 0; k < object->field_count; k++)
+        if (object->vplan[k].kind == SL_FB_VK_OTHER)
+            return;
+    object->vfast = calloc(object->field_count ? object->field_count : 1, sizeof(*object->vfast));
+    SL_ASSERT(object->vfast);
+    uint32_t n = 0;
+    for (unsigned kind = 0; kind < SL_FB_VK_COUNT; kind++) {
+        for (uint32_t k = 0; k < object->field_count; k++)
+            if (object->vplan[k].kind == kind)
+                object->vfast[n++] = object->vplan[k];
+        object->vfast_end[kind] = (uint16_t)n;
+    }
+}
+
 static void plan_objects(struct sl_fb_schema *schema)
 {
     for (uint32_t i = 0; i < schema->object_count; i++) {
@@ -517,6 +544,7 @@ static void plan_objects(struct sl_fb_schema *schema)
             plan_field(schema, &object->fields[k], &object->vplan[k]);
             object->required_count += object->fields[k].required;
         }
+        plan_fast(object);
         index_names(object);
     }
 }
@@ -574,6 +602,7 @@ void sl_fb_schema_fini(struct sl_fb_schema *schema)
         free(schema->objects[i].fields);
         free(schema->objects[i].by_id);
         free(schema->objects[i].vplan);
+        free(schema->objects[i].vfast);
         free(schema->objects[i].name_slots);
     }
     for (uint32_t i = 0; i < schema->enum_count; i++)
@@ -749,6 +778,7 @@ int sl_fb_schemas_init(struct sl_fb_schemas *schemas, char *err, size_t err_len)
     payload->nested = SL_FB_NESTED_BY_TYPE;
     payload->type_field_voff = type->offset;
     plan_field(schema, payload, &envelope->vplan[payload - envelope->fields]);
+    plan_fast(envelope);
     schemas->envelope = envelope;
     return 0;
 }

@@ -768,7 +768,147 @@ static int vtable_body(struct sl_fb_vctx *ctx, const struct sl_fb_object *object
     return 0;
 }
 
+/* ---- the fast pass ----
+ *
+ * Before the walk above, one that only answers "every check passes": the
+ * same checks in their fast forms (vtable_start_ok, vstring_ok, vvector_ok
+ * and vplanned's), the same work, table and depth counters, but fields
+ * taken kind by kind from object->vfast (no per-field dispatch) and nothing
+ * recorded for error reports. It gives up (false) at the first check that
+ * does not pass, on a table without a fast plan and on anything it does not
+ * know; sl_fb_verify then runs the walk above from the start, which decides
+ * and words the reason. So it accepts only what that walk accepts, and a
+ * buffer that fails is walked twice (still O(len)). */
+
+static bool vf_table(struct sl_fb_vctx *ctx, const struct sl_fb_object *object, uint64_t pos);
+
+/* The field's offset in the table (0: absent), as vtable_body reads it. */
+static inline uint16_t vf_off(const uint8_t *vt, uint32_t vt_size, const struct sl_fb_vplan *e)
+{
+    return (uint32_t)e->voff + 2u <= vt_size ? sl_fb_u16(vt + e->voff) : 0;
+}
+
+/* Elements of a vector of strings (object NULL) or tables. */
+static bool vf_offsets(struct sl_fb_vctx *ctx, const struct sl_fb_object *object, uint64_t vec,
+                       uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t slot = vec + 4 + 4ull * i;
+        if (++ctx->work > ctx->work_max)
+            return false;
+        uint64_t pos = slot + sl_fb_u32(ctx->base + slot);
+        if (object ? !vf_table(ctx, object, pos) : !vstring_ok(ctx->base, ctx->len, pos))
+            return false;
+    }
+    return true;
+}
+
+/* The envelope's payload vector (n bytes at data) as vpayload and vnested
+ * check it. */
+static bool vf_payload(struct sl_fb_vctx *ctx, const struct sl_fb_vplan *e,
+                       const struct sl_fb_vtab *tab, uint64_t data, uint32_t n)
+{
+    const uint8_t *base = ctx->base;
+    uint64_t len = ctx->len;
+    uint16_t voff = e->field->type_field_voff;
+    uint16_t off = (uint32_t)voff + 2u <= tab->vt_size ? sl_fb_u16(base + tab->vt + voff) : 0;
+    uint64_t slot = tab->pos + off;
+    if (!off || (slot & 3) || slot + 4 > len)
+        return false;
+    uint64_t type = slot + sl_fb_u32(base + slot);
+    if (!vstring_ok(base, len, type) || !ctx->opts->schemas || n < SL_FB_MIN_BUFFER)
+        return false;
+    const struct sl_fb_object *object = sl_fb_schemas_event_object(
+        ctx->opts->schemas, (const char *)base + type + 4, sl_fb_u32(base + type));
+    uint32_t root = sl_fb_u32(base + data);
+    if (!object || root == 0 || root > INT32_MAX || root >= n)
+        return false;
+    ctx->base = base + data;
+    ctx->len = n;
+    bool ok = vf_table(ctx, object, root);
+    ctx->base = base;
+    ctx->len = len;
+    return ok;
+}
+
+/* The fields of the table's fast plan that hold offsets: strings, vectors,
+ * tables, the payload (after the scalars and structs, before nothing else). */
+static bool vf_refs(struct sl_fb_vctx *ctx, const struct sl_fb_object *object,
+                    const struct sl_fb_vtab *tab)
+{
+    const uint8_t *base = ctx->base, *vt = base + tab->vt;
+    uint64_t len = ctx->len, vec;
+    uint32_t vt_size = tab->vt_size, n;
+    const struct sl_fb_vplan *e = object->vfast + object->vfast_end[SL_FB_VK_STRUCT];
+    const struct sl_fb_vplan *end = object->vfast + object->vfast_end[SL_FB_VK_PAYLOAD];
+    for (; e < end; e++) {
+        uint16_t off = vf_off(vt, vt_size, e);
+        if (!off) {
+            if (e->check_absent)
+                return false;
+            continue;
+        }
+        uint64_t f = tab->pos + off;
+        switch (e->kind) {
+        case SL_FB_VK_STRING:
+            if ((f & 3) || f + 4 > len || !vstring_ok(base, len, f + sl_fb_u32(base + f)))
+                return false;
+            break;
+        case SL_FB_VK_TABLE:
+            if (f + 4 > len || !vf_table(ctx, e->object, f + sl_fb_u32(base + f)))
+                return false;
+            break;
+        case SL_FB_VK_PAYLOAD:
+            if (!vvector_ok(base, len, f, e->size, e->count_max, &vec, &n))
+                return false;
+            if (n && ctx->opts->check_nested && !vf_payload(ctx, e, tab, vec + 4, n))
+                return false;
+            break;
+        default: /* vectors of scalars or structs, strings, tables */
+            if (!vvector_ok(base, len, f, e->size, e->count_max, &vec, &n))
+                return false;
+            if (e->kind != SL_FB_VK_VECTOR &&
+                !vf_offsets(ctx, e->kind == SL_FB_VK_VEC_TABLES ? e->object : NULL, vec, n))
+                return false;
+            break;
+        }
+    }
+    return true;
+}
+
+static bool vf_table(struct sl_fb_vctx *ctx, const struct sl_fb_object *object, uint64_t pos)
+{
+    struct sl_fb_vtab tab;
+    if (!object->vfast || !vtable_start_ok(ctx, pos, &tab))
+        return false;
+    const uint8_t *vt = ctx->base + tab.vt;
+    uint64_t len = ctx->len;
+    bool bad = false;
+    /* scalars and inline structs: position checks only, no branch per field */
+    const struct sl_fb_vplan *e = object->vfast, *end = e + object->vfast_end[SL_FB_VK_STRUCT];
+    for (; e < end; e++) {
+        uint16_t off = vf_off(vt, tab.vt_size, e);
+        uint64_t f = tab.pos + off;
+        bad |= off ? ((f & (e->align - 1u)) != 0) | (f + e->size > len) : e->check_absent;
+    }
+    if (bad || !vf_refs(ctx, object, &tab))
+        return false;
+    ctx->depth--;
+    return true;
+}
+
 /* ---- entry ---- */
+
+/* The fast pass gave up: the walk that decides, from a fresh start. */
+static int __attribute__((noinline)) vslow(struct sl_fb_vctx *ctx,
+                                           const struct sl_fb_object *object, uint64_t root)
+{
+    ctx->base = ctx->origin;
+    ctx->len = ctx->work_max; /* the whole buffer's length */
+    ctx->depth = ctx->tables = 0;
+    ctx->work = 0;
+    return vtable(ctx, object, root);
+}
 
 int sl_fb_verify(const uint8_t *buf, size_t len, bool prefixed, const struct sl_fb_object *object,
                  const struct sl_fb_verify_opts *opts, char *err, size_t err_len)
@@ -801,7 +941,9 @@ int sl_fb_verify(const uint8_t *buf, size_t len, bool prefixed, const struct sl_
     else if (prefixed && sl_fb_u32(buf) != len - 4)
         rc = vfail(&ctx, 0, "size prefix %u does not match %zu bytes after it", sl_fb_u32(buf),
                    len - 4);
+    else if (!opts->no_fast_pass && vf_table(&ctx, object, root_slot + sl_fb_u32(buf + root_slot)))
+        rc = 0;
     else
-        rc = vtable(&ctx, object, root_slot + sl_fb_u32(buf + root_slot));
+        rc = vslow(&ctx, object, root_slot + sl_fb_u32(buf + root_slot));
     return rc ? vreport(&ctx) : 0;
 }

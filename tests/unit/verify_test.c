@@ -708,6 +708,99 @@ static void test_payload(void)
     EXPECT(p, len, false, event, &flat, NULL);
 }
 
+/* ---- the fast pass and the general walk agree ---- */
+
+/* Two envelopes as sluice gen makes them (headers, an OrderPlaced payload
+ * with items, shipping and tags), and one with a payload of another type. */
+static const char *const agree_json[] = {
+    "{\"id\":\"01JD9E5400YM63ZWF7TZMADJ7H\",\"type\":\"order.placed\",\"key\":\"customer-521\","
+    "\"ts\":1732262400000000,\"correlation_id\":\"order-A68A-1\",\"headers\":[{\"key\":"
+    "\"source\",\"value\":\"mobile-app\"}],\"payload\":{\"order_id\":\"order-A68A-1\","
+    "\"customer_id\":\"customer-521\",\"region\":\"apac\",\"channel\":\"mobile\",\"amount\":3000,"
+    "\"currency\":\"JPY\",\"items\":[{\"sku\":\"TSHIRT-M-BLK\",\"unit_price\":3000},{\"sku\":"
+    "\"BOOK-014\",\"quantity\":2,\"unit_price\":2450}],\"shipping\":{\"name\":\"Donald Eze\","
+    "\"street\":\"163 Meiji-dori\",\"city\":\"Tokyo\",\"postal_code\":\"155-9567\",\"country\":"
+    "\"JP\"},\"tags\":[\"preorder\",\"gift\"]}}",
+    "{\"id\":\"x\",\"type\":\"order.cancelled\",\"version\":2,\"headers\":[{\"key\":\"a\"},"
+    "{\"key\":\"b\",\"value\":\"c\"}],\"payload\":{\"order_id\":\"o-9\",\"reason\":\"fraud_suspected\","
+    "\"note\":\"n\"}}",
+};
+
+/* Verifies p with and without the fast pass: the verdicts and the error
+ * texts must be the same. Returns whether it was accepted. */
+static bool agree_one(const uint8_t *p, size_t len, bool prefixed,
+                      const struct sl_fb_verify_opts *opts)
+{
+    static char err_slow[512];
+    struct sl_fb_verify_opts slow = *opts;
+    slow.no_fast_pass = true;
+    int rc = sl_fb_verify(p, len, prefixed, event, opts, err, sizeof(err));
+    int rc_slow = sl_fb_verify(p, len, prefixed, event, &slow, err_slow, sizeof(err_slow));
+    if (rc != rc_slow || (rc && strcmp(err, err_slow) != 0)) {
+        fprintf(stderr, "%s:%d: fast pass %d \"%s\", general walk %d \"%s\" (len %zu)\n",
+                __FILE__, __LINE__, rc, rc ? err : "", rc_slow, rc_slow ? err_slow : "", len);
+        failures++;
+    }
+    return rc == 0;
+}
+
+/* Every bit flip, every byte set to 0x00, 0xff and 0x80, every cut and a
+ * seeded run of random 4-byte words, for each buffer, prefixed or not,
+ * with nested payloads checked and with small depth and table limits. */
+static void test_fast_pass_agrees(void)
+{
+    struct sl_fb_json json;
+    sl_fb_json_init(&json, &schemas);
+    unsigned accepted = 0, rejected = 0;
+    uint64_t seed = 0x5eed;
+    for (size_t j = 0; j < sizeof(agree_json) / sizeof(agree_json[0]); j++) {
+        for (int prefixed = 0; prefixed < 2; prefixed++) {
+            const uint8_t *out;
+            size_t len;
+            int rc = sl_fb_json_to_fb(&json, event, agree_json[j], strlen(agree_json[j]),
+                                      prefixed, &out, &len, err, sizeof(err));
+            CHECK(rc == 0 && len < 1024);
+            if (rc != 0 || len >= 1024)
+                continue;
+            uint8_t orig[1024];
+            memcpy(orig, out, len);
+            static const struct sl_fb_verify_opts limits[] = {
+                {.check_nested = true, .schemas = &schemas},
+                {.check_nested = false, .schemas = &schemas},
+                {.check_nested = true, .schemas = &schemas, .depth_max = 2},
+                {.check_nested = true, .schemas = &schemas, .tables_max = 5},
+            };
+            for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+                const struct sl_fb_verify_opts *opts = &limits[l];
+                for (size_t bit = 0; bit < len * 8; bit++) {
+                    uint8_t *p = place(orig, len, 0);
+                    p[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+                    agree_one(p, len, prefixed, opts) ? accepted++ : rejected++;
+                }
+                for (size_t at = 0; at < len; at++) {
+                    static const uint8_t values[] = {0x00, 0xff, 0x80};
+                    for (size_t v = 0; v < sizeof(values); v++) {
+                        uint8_t *p = place(orig, len, 0);
+                        p[at] = values[v];
+                        agree_one(p, len, prefixed, opts) ? accepted++ : rejected++;
+                    }
+                    agree_one(place(orig, at, 0), at, prefixed, opts) ? accepted++ : rejected++;
+                }
+                for (int k = 0; k < 2000; k++) {
+                    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                    uint8_t *p = place(orig, len, 0);
+                    size_t at = (size_t)(seed >> 33) % (len - 3);
+                    uint32_t word = (uint32_t)(seed >> 8) % (uint32_t)(len + 16);
+                    memcpy(p + at, &word, 4);
+                    agree_one(p, len, prefixed, opts) ? accepted++ : rejected++;
+                }
+            }
+        }
+    }
+    sl_fb_json_fini(&json);
+    CHECK(accepted > 1000 && rejected > 1000); /* both verdicts were exercised */
+}
+
 int main(void)
 {
     if (setup())
@@ -722,6 +815,7 @@ int main(void)
     test_structs();
     test_nested_table();
     test_payload();
+    test_fast_pass_agrees();
     sl_fbb_fini(&fbb);
     sl_fb_schema_fini(&vt);
     sl_fb_schemas_fini(&schemas);
