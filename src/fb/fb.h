@@ -100,6 +100,7 @@ struct sl_fb_field {
     uint16_t type_field_voff;                /* SL_FB_NESTED_BY_TYPE: voff of `type` */
     uint32_t padding;                        /* struct fields: pad bytes after the field */
     const struct sl_fb_object *owner;
+    uint32_t order;          /* position in owner->by_id */
 };
 
 /* How the verifier checks one field of a table, worked out once at schema
@@ -226,6 +227,29 @@ const struct sl_fb_object *sl_fb_schemas_find_object(const struct sl_fb_schemas 
  * unknown. */
 const struct sl_fb_object *sl_fb_schemas_event_object(const struct sl_fb_schemas *schemas,
                                                       const char *type, size_t type_len);
+
+/* a[0..len) == b[0..len): names are short, so up to 16 bytes are compared
+ * with two overlapping loads each side instead of a memcmp call. */
+static inline bool sl_fb_name_equals(const char *a, const char *b, size_t len)
+{
+    uint64_t x, y, u, v;
+    if (len > 16)
+        return memcmp(a, b, len) == 0;
+    if (len >= 8) {
+        memcpy(&x, a, 8), memcpy(&y, b, 8), memcpy(&u, a + len - 8, 8), memcpy(&v, b + len - 8, 8);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    if (len >= 4) {
+        uint32_t x4, y4, u4, v4;
+        memcpy(&x4, a, 4), memcpy(&y4, b, 4), memcpy(&u4, a + len - 4, 4);
+        memcpy(&v4, b + len - 4, 4);
+        return ((x4 ^ y4) | (u4 ^ v4)) == 0;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
 
 /* Field of object by name through its name table, O(1) expected; NULL when none. */
 const struct sl_fb_field *sl_fb_object_field(const struct sl_fb_object *object,

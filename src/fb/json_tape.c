@@ -235,43 +235,49 @@ static inline __attribute__((always_inline)) size_t parse_string_at(struct parse
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+/* Position after the run of digits at pos. */
+static inline size_t skip_digits(const char *s, size_t len, size_t pos)
+{
+    while (pos < len && is_digit(s[pos]))
+        pos++;
+    return pos;
+}
+
 static int parse_number(struct parser *p)
 {
-    size_t start = p->pos;
     const char *s = p->s;
+    size_t start = p->pos, len = p->len, pos = start; /* positions in registers */
     bool is_int = true;
-    if (p->pos < p->len && s[p->pos] == '-')
-        p->pos++;
-    if (p->pos >= p->len || !is_digit(s[p->pos]))
+    if (pos < len && s[pos] == '-')
+        pos++;
+    if (pos >= len || !is_digit(s[pos]))
         return fail(p, start, "invalid number");
-    if (s[p->pos] == '0') {
-        p->pos++;
-        if (p->pos < p->len && is_digit(s[p->pos]))
+    if (s[pos] == '0') {
+        pos++;
+        if (pos < len && is_digit(s[pos]))
             return fail(p, start, "leading zero in number");
     } else {
-        while (p->pos < p->len && is_digit(s[p->pos]))
-            p->pos++;
+        pos = skip_digits(s, len, pos);
     }
-    if (p->pos < p->len && s[p->pos] == '.') {
+    if (pos < len && s[pos] == '.') {
         is_int = false;
-        p->pos++;
-        if (p->pos >= p->len || !is_digit(s[p->pos]))
-            return fail(p, p->pos, "digit expected after decimal point");
-        while (p->pos < p->len && is_digit(s[p->pos]))
-            p->pos++;
+        pos++;
+        if (pos >= len || !is_digit(s[pos]))
+            return fail(p, pos, "digit expected after decimal point");
+        pos = skip_digits(s, len, pos);
     }
-    if (p->pos < p->len && (s[p->pos] == 'e' || s[p->pos] == 'E')) {
+    if (pos < len && (s[pos] == 'e' || s[pos] == 'E')) {
         is_int = false;
-        p->pos++;
-        if (p->pos < p->len && (s[p->pos] == '+' || s[p->pos] == '-'))
-            p->pos++;
-        if (p->pos >= p->len || !is_digit(s[p->pos]))
-            return fail(p, p->pos, "digit expected in exponent");
-        while (p->pos < p->len && is_digit(s[p->pos]))
-            p->pos++;
+        pos++;
+        if (pos < len && (s[pos] == '+' || s[pos] == '-'))
+            pos++;
+        if (pos >= len || !is_digit(s[pos]))
+            return fail(p, pos, "digit expected in exponent");
+        pos = skip_digits(s, len, pos);
     }
     uint32_t t = tok_new(p);
-    tok_set(p, t, SL_JSON_NUM, start, p->pos - start, t + 1, 0, false, is_int);
+    tok_set(p, t, SL_JSON_NUM, start, pos - start, t + 1, 0, false, is_int);
+    p->pos = pos;
     return 0;
 }
 
@@ -298,16 +304,27 @@ static int parse_scalar(struct parser *p)
 }
 
 /* Opens the container at pos ('{' or '['): its token gets start and kind;
- * count goes up per member and end is set when it closes. */
+ * count and end are set when it closes. */
 static void open_container(struct parser *p, size_t pos, bool is_obj)
 {
     uint32_t t = tok_new(p);
     tok_set(p, t, is_obj ? SL_JSON_OBJ : SL_JSON_ARR, pos, 0, 0, 0, false, false);
 }
 
+/* skip_ws() where the next byte is rarely whitespace: one test inline. */
+static inline size_t next_nonws(const char *s, size_t len, size_t pos)
+{
+    if (__builtin_expect(pos < len && (unsigned char)s[pos] > ' ', 1))
+        return pos;
+    return skip_ws(s, len, pos);
+}
+
 /*
- * The whole value, without recursion: open containers are on stack[] (their
- * token indices), at most SL_JSON_DEPTH_MAX of them. States:
+ * The whole value, without recursion. The innermost open container is held
+ * in locals (its token, whether it is an object, its members so far); the
+ * ones around it are on stack[] (token << 1 | is_obj) and counts[], at most
+ * SL_JSON_DEPTH_MAX of them. A container's count and end are written when
+ * it closes. States:
  *   value   a value is expected at pos (after whitespace)
  *   member  inside the innermost container, a member is expected
  *   after   a value ended: a ',' or the innermost container's close follows
@@ -316,36 +333,38 @@ int sl_json_tape_parse(struct sl_json_tape *tape, const char *json, size_t len, 
                        size_t err_len)
 {
     struct parser p = {.tape = tape, .s = json, .len = len, .err = err, .err_len = err_len};
-    uint32_t stack[SL_JSON_DEPTH_MAX];
-    uint32_t depth = 0;
+    uint32_t stack[SL_JSON_DEPTH_MAX], counts[SL_JSON_DEPTH_MAX];
+    uint32_t depth = 0, cur = 0, count = 0;
+    bool in_obj = false;
     size_t pos = 0;
     tape->count = 0;
     if (len > UINT32_MAX)
         return fail(&p, 0, "input larger than 4 GiB");
 value:
-    pos = skip_ws(json, len, pos);
+    pos = next_nonws(json, len, pos);
     if (pos >= len)
         return fail(&p, pos, "unexpected end of input (expected a JSON value)");
-    if (json[pos] == '{' || json[pos] == '[') {
-        bool is_obj = json[pos] == '{';
-        if (depth >= SL_JSON_DEPTH_MAX)
-            return fail(&p, pos, "nesting too deep");
-        stack[depth++] = tape->count;
-        open_container(&p, pos, is_obj);
-        pos = skip_ws(json, len, pos + 1);
-        if (pos < len && json[pos] == (is_obj ? '}' : ']')) {
-            pos++;
-            depth--;
-            tape->toks[stack[depth]].end = tape->count;
-            goto after;
-        }
-        goto member;
-    }
     if (json[pos] == '"') {
         pos = parse_string_at(&p, pos);
         if (!pos)
             return -EINVAL;
         goto after;
+    }
+    if (json[pos] == '{' || json[pos] == '[') {
+        if (depth >= SL_JSON_DEPTH_MAX)
+            return fail(&p, pos, "nesting too deep");
+        stack[depth] = cur << 1 | in_obj;
+        counts[depth++] = count;
+        in_obj = json[pos] == '{';
+        cur = tape->count;
+        count = 0;
+        open_container(&p, pos, in_obj);
+        pos = next_nonws(json, len, pos + 1);
+        if (pos < len && json[pos] == (in_obj ? '}' : ']')) {
+            pos++;
+            goto close;
+        }
+        goto member;
     }
     p.pos = pos;
     int rc = parse_scalar(&p);
@@ -354,14 +373,14 @@ value:
     pos = p.pos;
     goto after;
 member:
-    pos = skip_ws(json, len, pos);
-    if (tape->toks[stack[depth - 1]].kind == SL_JSON_OBJ) {
+    if (in_obj) {
+        pos = next_nonws(json, len, pos);
         if (pos >= len || json[pos] != '"')
             return fail(&p, pos, "expected a string key");
         pos = parse_string_at(&p, pos);
         if (!pos)
             return -EINVAL;
-        pos = skip_ws(json, len, pos);
+        pos = next_nonws(json, len, pos);
         if (pos >= len || json[pos] != ':')
             return fail(&p, pos, "expected ':' after key");
         pos++;
@@ -370,23 +389,25 @@ member:
 after:
     if (depth == 0)
         goto done;
-    tape->toks[stack[depth - 1]].count++;
-    pos = skip_ws(json, len, pos);
-    {
-        struct sl_json_tok *c = &tape->toks[stack[depth - 1]];
-        bool is_obj = c->kind == SL_JSON_OBJ;
-        if (pos < len && json[pos] == ',') {
-            pos++;
-            goto member;
-        }
-        if (pos < len && json[pos] == (is_obj ? '}' : ']')) {
-            pos++;
-            depth--;
-            c->end = tape->count;
-            goto after;
-        }
-        return fail(&p, pos, is_obj ? "expected ',' or '}'" : "expected ',' or ']'");
+    count++;
+    pos = next_nonws(json, len, pos);
+    if (pos < len && json[pos] == ',') {
+        pos++;
+        goto member;
     }
+    if (pos < len && json[pos] == (in_obj ? '}' : ']')) {
+        pos++;
+        goto close;
+    }
+    return fail(&p, pos, in_obj ? "expected ',' or '}'" : "expected ',' or ']'");
+close:
+    tape->toks[cur].count = count;
+    tape->toks[cur].end = tape->count;
+    depth--;
+    cur = stack[depth] >> 1;
+    in_obj = stack[depth] & 1;
+    count = counts[depth];
+    goto after;
 done:
     pos = skip_ws(json, len, pos);
     if (pos != len)

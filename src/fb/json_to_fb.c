@@ -653,6 +653,21 @@ static int check_required(struct enc *e, const struct sl_fb_object *object, uint
     return 0;
 }
 
+/* The field of object named name: most JSON (flatc's, sluice's) lists a
+ * table's members in field id order, so the two fields after the last one
+ * found (by_id[next], by_id[next + 1]) are tried before the name table. */
+static inline const struct sl_fb_field *predict_field(const struct sl_fb_object *object,
+                                                      uint32_t next, const char *name,
+                                                      size_t name_len)
+{
+    for (uint32_t i = next; i < next + 2 && i < object->field_count; i++) {
+        const struct sl_fb_field *field = object->by_id[i];
+        if (field->name_len == name_len && sl_fb_name_equals(field->name, name, name_len))
+            return field;
+    }
+    return sl_fb_object_field(object, name, name_len);
+}
+
 static int build_table(struct enc *e, const struct sl_fb_object *object, uint32_t ti,
                        sl_fb_ref *ref)
 {
@@ -664,17 +679,18 @@ static int build_table(struct enc *e, const struct sl_fb_object *object, uint32_
     uint64_t seen[SL_FB_TABLE_FIELDS_MAX / 64];
     memset(seen, 0, (object->field_count + 63) / 64 * sizeof(seen[0]));
     size_t base = enc_member_push(e, t->count), n = 0;
-    uint32_t k = ti + 1, required = 0;
+    uint32_t k = ti + 1, required = 0, next = 0;
     for (uint32_t i = 0; i < t->count; i++) {
         size_t name_len;
         const char *name = tok_string(e, tok(e, k), &name_len);
-        const struct sl_fb_field *field = sl_fb_object_field(object, name, name_len);
+        const struct sl_fb_field *field = predict_field(object, next, name, name_len);
         if (!field)
             return enc_fail(e, k, "unknown field \"%.*s\" in table %s", (int)name_len, name,
                             object->name);
         uint32_t fi = (uint32_t)(field - object->fields);
         if (seen[fi / 64] & (1ull << (fi % 64)))
             return enc_fail(e, k, "duplicate field \"%s\"", field->name);
+        next = field->order + 1;
         uint32_t v = k + 1;
         k = tok(e, v)->end;
         if (tok(e, v)->kind == SL_JSON_NULL || field->deprecated)

@@ -265,6 +265,8 @@ static int load_fields(struct rd *r, struct sl_fb_object *object, const uint8_t 
     for (uint32_t i = 0; i < n; i++)
         object->by_id[i] = &object->fields[i];
     qsort(object->by_id, n, sizeof(*object->by_id), field_order_cmp);
+    for (uint32_t i = 0; i < n; i++)
+        object->by_id[i]->order = i;
     object->vtable_fields = n ? (uint16_t)(id_max + 1) : 0;
     return 0;
 }
@@ -613,36 +615,13 @@ void sl_fb_schema_fini(struct sl_fb_schema *schema)
     memset(schema, 0, sizeof(*schema));
 }
 
-/* a[0..len) == b[0..len): names are short, so up to 16 bytes are compared
- * with two overlapping loads each side instead of a memcmp call. */
-static inline bool name_equals(const char *a, const char *b, size_t len)
-{
-    uint64_t x, y, u, v;
-    if (len > 16)
-        return memcmp(a, b, len) == 0;
-    if (len >= 8) {
-        memcpy(&x, a, 8), memcpy(&y, b, 8), memcpy(&u, a + len - 8, 8), memcpy(&v, b + len - 8, 8);
-        return ((x ^ y) | (u ^ v)) == 0;
-    }
-    if (len >= 4) {
-        uint32_t x4, y4, u4, v4;
-        memcpy(&x4, a, 4), memcpy(&y4, b, 4), memcpy(&u4, a + len - 4, 4);
-        memcpy(&v4, b + len - 4, 4);
-        return ((x4 ^ y4) | (u4 ^ v4)) == 0;
-    }
-    for (size_t i = 0; i < len; i++)
-        if (a[i] != b[i])
-            return false;
-    return true;
-}
-
 const struct sl_fb_field *sl_fb_object_field(const struct sl_fb_object *object, const char *name,
                                              size_t name_len)
 {
     uint32_t h = name_hash(name, name_len, object->name_mask);
     for (uint32_t i; (i = object->name_slots[h]) != 0; h = (h + 1) & object->name_mask) {
         const struct sl_fb_field *field = &object->fields[i - 1];
-        if (field->name_len == name_len && name_equals(field->name, name, name_len))
+        if (field->name_len == name_len && sl_fb_name_equals(field->name, name, name_len))
             return field;
     }
     return NULL;
@@ -877,7 +856,7 @@ const struct sl_fb_object *sl_fb_schemas_event_object(const struct sl_fb_schemas
     uint32_t h = type_hash(type, type_len) & schemas->type_mask;
     for (uint32_t slot; (slot = schemas->type_slots[h]) != 0; h = (h + 1) & schemas->type_mask) {
         const struct sl_fb_event_type *t = &schemas->types[slot - 1];
-        if (t->type_len == type_len && name_equals(t->type, type, type_len))
+        if (t->type_len == type_len && sl_fb_name_equals(t->type, type, type_len))
             return t->object;
     }
     return NULL;
