@@ -697,14 +697,20 @@ static int build_table(struct enc *e, const struct sl_fb_object *object, uint32_
             continue;
         seen[fi / 64] |= 1ull << (fi % 64);
         required += field->required;
-        struct sl_fb_json_member m = {.field = field, .value = v,
-                                      .is_offset = is_offset_field(object, fi)};
-        if (m.is_offset) {
-            int rc = build_child(e, field, ti, v, &m.ref);
+        bool is_offset = is_offset_field(object, fi);
+        sl_fb_ref child = 0;
+        if (is_offset) {
+            int rc = build_child(e, field, ti, v, &child);
             if (rc)
                 return rc;
         }
-        e->j->members[base + n++] = m;
+        /* field by field: a struct built on the stack and copied whole is
+         * read back before its narrow stores have landed (a forwarding stall) */
+        struct sl_fb_json_member *m = &e->j->members[base + n++];
+        m->field = field;
+        m->value = v;
+        m->ref = child;
+        m->is_offset = is_offset;
     }
     int rc = required == object->required_count ? 0 : check_required(e, object, ti, seen);
     if (rc)
