@@ -105,7 +105,7 @@ struct sl_ingest_config {
     uint16_t listen_port;          /* 0: ephemeral (see sl_ingest_port()) */
     uint32_t connections_max;      /* open connections; more are closed at accept (counted) */
     uint32_t bufring_entries;      /* provided buffers, a power of two <= 32768 */
-    uint32_t buf_bytes;            /* bytes per provided buffer / per fallback recv buffer */
+    uint32_t buf_bytes;            /* bytes per provided buffer; fallback recv buffer <= 16 KiB */
     bool force_fallback;           /* use single-shot accept/recv even when multishot works */
     bool ack;                      /* clients may ask for ack mode (docs/tcp-ack.md) */
     uint32_t drain_timeout_ms;     /* after a stop: read open connections this long at most */

@@ -40,15 +40,24 @@
 #define SL_TCP_BACKLOG 4096
 #define SL_SLOT_NONE UINT32_MAX
 #define SL_TCP_ACK_TICK_NS 2000000u /* ack sends are coalesced to this period */
+#define SL_TCP_FALLBACK_BYTES_MAX 16384u /* fallback recv buffer per connection, at most */
 
 static void sl_tcp_ack_last(struct sl_ingest *ingest, struct sl_conn *conn);
+
+/* The fallback's recv buffer per connection: buf_bytes, at most 16 KiB (one
+ * per connection slot, so the few large provided buffers' size would
+ * multiply by connections_max). */
+static uint32_t sl_tcp_fallback_bytes(const struct sl_ingest_config *c)
+{
+    return c->buf_bytes < SL_TCP_FALLBACK_BYTES_MAX ? c->buf_bytes : SL_TCP_FALLBACK_BYTES_MAX;
+}
 
 uint64_t sl_tcp_memory_bound(const struct sl_ingest_config *c)
 {
     uint64_t table = (uint64_t)c->connections_max * (sizeof(struct sl_conn) + sizeof(uint32_t));
     uint64_t bufring = (uint64_t)c->bufring_entries *
                        (c->buf_bytes + sizeof(struct io_uring_buf) + 3 * sizeof(uint32_t));
-    uint64_t fallback = (uint64_t)c->connections_max * c->buf_bytes;
+    uint64_t fallback = (uint64_t)c->connections_max * sl_tcp_fallback_bytes(c);
     return table + (bufring > fallback ? bufring : fallback);
 }
 
@@ -175,7 +184,7 @@ static void sl_tcp_arm_recv(struct sl_ingest *ingest, struct sl_conn *conn)
         sqe->flags |= IOSQE_BUFFER_SELECT;
         sqe->buf_group = SL_TCP_BGID;
     } else {
-        io_uring_prep_recv(sqe, conn->fd, conn->buf, ingest->config.buf_bytes, 0);
+        io_uring_prep_recv(sqe, conn->fd, conn->buf, sl_tcp_fallback_bytes(&ingest->config), 0);
     }
     conn->recv_armed = true;
     conn->cancel_sent = false;
@@ -402,7 +411,7 @@ static void sl_tcp_open(struct sl_ingest *ingest, int fd)
     }
     struct sl_conn *conn = &tcp->conns[tcp->free_slots[--tcp->free_count]];
     if (!tcp->multishot && conn->buf == NULL) {
-        conn->buf = malloc(ingest->config.buf_bytes);
+        conn->buf = malloc(sl_tcp_fallback_bytes(&ingest->config));
         if (conn->buf == NULL) {
             tcp->free_count++;
             ingest->stats.connections_rejected++;

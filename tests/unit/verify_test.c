@@ -722,8 +722,8 @@ static const char *const agree_json[] = {
     "\"street\":\"163 Meiji-dori\",\"city\":\"Tokyo\",\"postal_code\":\"155-9567\",\"country\":"
     "\"JP\"},\"tags\":[\"preorder\",\"gift\"]}}",
     "{\"id\":\"x\",\"type\":\"order.cancelled\",\"version\":2,\"headers\":[{\"key\":\"a\"},"
-    "{\"key\":\"b\",\"value\":\"c\"}],\"payload\":{\"order_id\":\"o-9\",\"reason\":\"fraud_suspected\","
-    "\"note\":\"n\"}}",
+    "{\"key\":\"b\",\"value\":\"c\"}],\"payload\":{\"order_id\":\"o-9\","
+    "\"reason\":\"fraud_suspected\",\"note\":\"n\"}}",
 };
 
 /* Verifies p with and without the fast pass: the verdicts and the error
