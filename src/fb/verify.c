@@ -72,7 +72,9 @@
  *      recursion (a few frames of stack per level).
  *
  * Cost O(len), no allocation, recursion depth <= depth_max. Errors read
- * "offset N: field Object.path[i].name: reason" (N from buf).
+ * "offset N: field Object.path[i].name: reason" (N from buf). A fast pass
+ * (see "the fast pass") accepts the buffers that pass every check; the
+ * general walk runs only when it gives up, and alone decides a reject.
  */
 #include <errno.h>
 #include <stdarg.h>
