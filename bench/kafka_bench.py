@@ -22,17 +22,16 @@ the script checks that every partition still starts at offset 0):
           and murmur2 too. Wall time is process start to exit; `produce`
           is the job's own elapsed time (its summary line: sources started
           to sinks closed), without process start-up.
-  source  kafka source (raw) -> null sink over the topic the sink case
-          filled; vs `kcat -C -e` reading the same topic. The source never
-          ends by itself, so its span is taken from librdkafka's fetch
-          log (kafka: {debug: fetch}, with queued.max.messages.kbytes 2048
-          so that librdkafka cannot fetch far ahead of sluice): from the
-          assignment (sluice's "assigned" line, seen live) to the moment
-          the last partition's next fetch starts at its end offset. kcat's
-          span is its process, start to exit (no group join), with
-          fetch.wait.max.ms 10: the mock holds an empty Fetch response for
-          the whole wait, which would otherwise add up to 500 ms before kcat
-          sees the end of the partitions.
+  source  kafka source (raw, count N: it ends after N messages) -> null
+          sink over the topic the sink case filled; vs `kcat -C -e` reading
+          the same topic. sluice's span runs from its partitions'
+          assignment (its "assigned" line, seen live) to its "messages
+          consumed" line, written once the N-th message is handed on, every
+          event handled and the offsets committed; kcat's span is its
+          process, start to exit (no group join). Both with
+          fetch.wait.max.ms 10: the mock holds a Fetch response for the whole
+          wait when a partition has nothing new, which would add up to
+          500 ms per round trip.
   e2e     kafka source -> filter (type != "order.cancelled") -> project
           (OrderSummary) -> kafka sink, same input topic; span from the
           assignment to the last change of the output topic's end offsets
@@ -59,7 +58,6 @@ TOPICS = ["bench_sluice", "bench_kcat", "e2e_out"]
 KEY_DELIM = b"\x1e#K#\x1e"
 MSG_DELIM = b"\x1d#M#\x1d\x1f"
 SUMMARY = re.compile(r"job \S+: \d+ workers?, ([0-9.]+) s, ([0-9.]+) CPU-s")
-FETCH = re.compile(r"^%7\|([0-9.]+)\|FETCH\|.*Fetch topic (\S+) \[(\d+)\] at offset (\d+)")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -134,15 +132,15 @@ def proc_cpu(pid):
 
 
 class LiveJob:
-    """A `sluice run` whose stderr is read live: "assigned" timestamped,
-    librdkafka FETCH lines parsed, CPU sampled from /proc."""
+    """A `sluice run` whose stderr is read live: its "assigned" and
+    "messages consumed" lines timestamped, CPU sampled from /proc."""
 
     def __init__(self, sluice, path):
         self.proc = subprocess.Popen([sluice, "run", path], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      text=True, errors="replace")
         self.assigned = None
-        self.fetch = {}          # (topic, partition) -> [(ts, offset)]
+        self.consumed_at = None  # time of the "messages consumed" line
         self.lines = []
         self.cpu = []            # (time.time(), cpu s)
         self.done = False
@@ -155,11 +153,9 @@ class LiveJob:
         for line in self.proc.stderr:
             if self.assigned is None and "assigned" in line:
                 self.assigned = time.time()
-            m = FETCH.match(line)
-            if m:
-                self.fetch.setdefault((m.group(2), int(m.group(3))), []).append(
-                    (float(m.group(1)), int(m.group(4))))
-            elif not line.startswith("%7|"):
+            if self.consumed_at is None and "messages consumed" in line:
+                self.consumed_at = time.time()
+            if not line.startswith("%7|"):
                 self.lines.append(line)
 
     def _sample(self):
@@ -168,17 +164,6 @@ class LiveJob:
             if c is not None:
                 self.cpu.append((time.time(), c))
             time.sleep(0.05)
-
-    def fetched_all(self, topic, ends):
-        """Time at which every partition's fetch reached its end offset, or None."""
-        last = 0.0
-        for p, end in enumerate(ends):
-            hits = [ts for ts, off in self.fetch.get((topic, p), []) if off >= end]
-            if end and not hits:
-                return None
-            if hits:
-                last = max(last, min(hits))
-        return last
 
     def cpu_between(self, t0, t1):
         def at(t):
@@ -277,11 +262,15 @@ def run_live(sluice, tmp, name, text, topic, ends, done):
     job = LiveJob(sluice, write(tmp, name, text))
     deadline = time.monotonic() + 120
     t_end = None
-    while time.monotonic() < deadline and job.proc.poll() is None:
+    while time.monotonic() < deadline:
         if job.assigned is not None:
             t_end = done(job)
             if t_end is not None:
                 break
+        if job.proc.poll() is not None:  # ended by itself: its last lines are read
+            job.reader.join(timeout=10)
+            t_end = done(job) if job.assigned is not None else None
+            break
         time.sleep(0.1)
     time.sleep(0.3)
     err = job.stop()
@@ -300,12 +289,13 @@ sources:
     brokers: "{broker.bootstrap}"
     topics: [bench_sluice]
     group: bench-source-{os.getpid()}
-    kafka: {{debug: fetch, queued.max.messages.kbytes: 2048}}
+    count: {n}
+    kafka: {{fetch.wait.max.ms: 10}}
 sinks:
   n: {{type: null, input: k}}
 """
     span, cpu, err = run_live(sluice, tmp, "source", text, "bench_sluice", ends,
-                              lambda job: job.fetched_all("bench_sluice", ends))
+                              lambda job: job.consumed_at)
     m = re.search(r"k: (\d+) messages consumed", err)
     consumed = int(m.group(1)) if m else -1
     if consumed < n:

@@ -1,6 +1,10 @@
 /* kafka_sink.c - the kafka sink: an idempotent librdkafka producer (acks=all)
- * that writes each event as one Kafka message and returns from write() only
- * when every message of the batch has its delivery report.
+ * that writes each event as one Kafka message. write() queues a batch's
+ * messages and returns; completed() (sl/connector.h) serves the delivery
+ * reports and confirms a write once every message of it (and every dead
+ * letter it caused) has been delivered, so acks and Kafka source offsets
+ * advance only over delivered events while up to SL_SINK_PENDING_MAX batches
+ * are in flight.
  *
  * Message mapping:
  *   value      raw: the event as an unprefixed FlatBuffer (the `raw` framing,
@@ -45,16 +49,18 @@
 #include "sl/connector.h"
 
 #define KAFKA_WAIT_MARGIN_MS 10000   /* beyond message.timeout.ms for a delivery report */
-#define KAFKA_POLL_SLICE_MS 100      /* one wait of the delivery loop */
+#define KAFKA_QUEUE_FULL_POLL_MS 10  /* one wait while the local queue is full */
 #define KAFKA_TOPIC_BYTES_MAX 249    /* Kafka's limit on a topic name */
 #define KAFKA_BOOTSTRAP_BYTES 1024   /* embedded cluster's bootstrap list */
 #define KAFKA_REASON_BYTES 512       /* text of a dead letter's reason */
 #define KAFKA_CLOSE_TIMEOUT_MS 30000 /* close(): flush bound */
 #define KAFKA_FIXED_VUS 8            /* produceva entries besides headers */
 
-/* msg_opaque of each message: what a failed delivery report means. */
-#define KAFKA_MSG_EVENT ((void *)(uintptr_t)1)       /* an event: dead-letter it */
-#define KAFKA_MSG_DEAD_LETTER ((void *)(uintptr_t)2) /* a dead letter: the sink fails */
+/* msg_opaque of each message: (write seq << 2) | kind, kind telling what a
+ * failed delivery report means. */
+#define KAFKA_MSG_EVENT 1u       /* an event: dead-letter it */
+#define KAFKA_MSG_DEAD_LETTER 2u /* a dead letter: the sink fails */
+#define KAFKA_MSG_OPAQUE(seq, kind) ((void *)(uintptr_t)((seq) << 2 | (kind)))
 
 static const struct sl_option kafka_sink_options[] = {
     {"brokers", SL_OPT_STRING, NULL, true, NULL,
@@ -82,11 +88,9 @@ static const struct sl_option kafka_sink_options[] = {
      "largest message set sent to one partition (batch.size)"},
     {"compression", SL_OPT_ENUM, "none", false, "none|gzip|snappy|lz4|zstd",
      "compression of message sets (compression.codec)"},
-    {"max_in_flight", SL_OPT_INT, "1", false, NULL,
+    {"max_in_flight", SL_OPT_INT, "5", false, NULL,
      "produce requests in flight per broker connection, 1..5 "
-     "(max.in.flight.requests.per.connection); 1 because write() waits for each batch anyway, "
-     "and librdkafka's mock cluster (embedded, sluice broker) leaves Nagle on, which stalls "
-     "pipelined responses ~40 ms behind the client's delayed ACK"},
+     "(max.in.flight.requests.per.connection; the idempotent producer keeps order up to 5)"},
     {"delivery_timeout", SL_OPT_DURATION, "120s", false, NULL,
      "how long a message is retried before it counts as failed and is dead-lettered "
      "(message.timeout.ms)"},
@@ -124,7 +128,14 @@ struct kafka_letter {
     rd_kafka_headers_t *headers; /* the message's own headers, or NULL */
     char *event_id;              /* the event's id when value and headers are left out */
     int64_t ts_ms;               /* 0: produce time */
+    uint64_t seq;                /* the write it belongs to */
     char reason[KAFKA_REASON_BYTES];
+};
+
+/* One write() whose messages await their delivery reports. */
+struct kafka_write {
+    uint32_t outstanding;        /* messages and dead letters without a report */
+    int64_t started_ms;          /* CLOCK_MONOTONIC */
 };
 
 /* One sink instance; owned and touched by its sink thread only. */
@@ -144,7 +155,9 @@ struct kafka_sink {
     size_t vus_cap;
     char key_text[24];           /* an int key as decimal text */
     char topic_text[KAFKA_TOPIC_BYTES_MAX + 1]; /* topic_expr's value, NUL-terminated */
-    uint64_t outstanding;        /* produced, delivery report pending */
+    struct kafka_write writes[SL_SINK_PENDING_MAX]; /* write seq s at s % SL_SINK_PENDING_MAX */
+    uint64_t write_seq;          /* write() calls so far (the current one's seq) */
+    uint64_t confirmed;          /* writes confirmed in full, counted from the first */
     struct kafka_letter *letters; /* awaiting their produce to the dead-letter topic */
     uint32_t letter_count, letter_cap;
     char fatal[KAFKA_REASON_BYTES]; /* why the sink cannot go on ("" while healthy) */
@@ -321,9 +334,10 @@ static void *copy_bytes(const void *bytes, size_t len)
 /* Queues a message for the dead-letter topic (copies everything given) and
  * returns it. Without a dead-letter topic for it, the sink fails instead
  * (NULL). */
-static struct kafka_letter *letter_add(struct kafka_sink *sink, const char *topic, const void *key,
-                       size_t key_len, const void *value, size_t value_len, bool keep_value,
-                       const rd_kafka_headers_t *headers, int64_t ts_ms, const char *reason)
+static struct kafka_letter *letter_add(struct kafka_sink *sink, uint64_t seq, const char *topic,
+                       const void *key, size_t key_len, const void *value, size_t value_len,
+                       bool keep_value, const rd_kafka_headers_t *headers, int64_t ts_ms,
+                       const char *reason)
 {
     const char *dead_letter = sink->plan->dead_letter_topic;
     if (!dead_letter && topic[0] == '\0') {
@@ -346,6 +360,7 @@ static struct kafka_letter *letter_add(struct kafka_sink *sink, const char *topi
         .value_bytes = value_len,
         .headers = headers ? rd_kafka_headers_copy(headers) : NULL,
         .ts_ms = ts_ms,
+        .seq = seq,
     };
     if (dead_letter)
         letter->dead_letter_topic = strdup(dead_letter);
@@ -360,9 +375,11 @@ static struct kafka_letter *letter_add(struct kafka_sink *sink, const char *topi
 static void kafka_sink_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
     struct kafka_sink *sink = opaque;
-    SL_ASSERT(sink->outstanding > 0);
-    sink->outstanding--;
-    bool dead_letter = msg->_private == KAFKA_MSG_DEAD_LETTER;
+    uint64_t seq = (uintptr_t)msg->_private >> 2;
+    struct kafka_write *write = &sink->writes[seq % SL_SINK_PENDING_MAX];
+    SL_ASSERT(write->outstanding > 0);
+    write->outstanding--;
+    bool dead_letter = ((uintptr_t)msg->_private & 3u) == KAFKA_MSG_DEAD_LETTER;
     if (!msg->err) {
         if (dead_letter)
             sink->dead_lettered++;
@@ -381,7 +398,7 @@ static void kafka_sink_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg
         headers = NULL;
     rd_kafka_timestamp_type_t ts_type;
     int64_t ts_ms = rd_kafka_message_timestamp(msg, &ts_type);
-    letter_add(sink, topic, msg->key, msg->key_len, msg->payload, msg->len, true, headers,
+    letter_add(sink, seq, topic, msg->key, msg->key_len, msg->payload, msg->len, true, headers,
                ts_ms > 0 ? ts_ms : 0, rd_kafka_err2str(msg->err));
 }
 
@@ -400,23 +417,23 @@ static void kafka_sink_on_error(rd_kafka_t *rk, int err, const char *reason, voi
                    rd_kafka_err2name(err), reason);
 }
 
-/* Produces vus[0..count); a full local queue is waited out (poll, retry)
- * until the write's deadline. Returns RD_KAFKA_RESP_ERR_NO_ERROR (counted
- * as outstanding) or the produce error. */
-static rd_kafka_resp_err_t produce_vus(struct kafka_sink *sink, const rd_kafka_vu_t *vus,
-                                       size_t count)
+/* Produces vus[0..count) for write seq; a full local queue is waited out
+ * (poll, retry) until the write's deadline. Returns
+ * RD_KAFKA_RESP_ERR_NO_ERROR (counted as outstanding) or the produce error. */
+static rd_kafka_resp_err_t produce_vus(struct kafka_sink *sink, uint64_t seq,
+                                       const rd_kafka_vu_t *vus, size_t count)
 {
     for (;;) {
         rd_kafka_error_t *error = rd_kafka_produceva(sink->rk, vus, count);
         if (!error) {
-            sink->outstanding++;
+            sink->writes[seq % SL_SINK_PENDING_MAX].outstanding++;
             return RD_KAFKA_RESP_ERR_NO_ERROR;
         }
         rd_kafka_resp_err_t code = rd_kafka_error_code(error);
         rd_kafka_error_destroy(error);
         if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL || now_ms() >= sink->deadline_ms)
             return code;
-        rd_kafka_poll(sink->rk, KAFKA_POLL_SLICE_MS / 10);
+        rd_kafka_poll(sink->rk, KAFKA_QUEUE_FULL_POLL_MS);
     }
 }
 
@@ -440,11 +457,13 @@ static int letter_produce(struct kafka_sink *sink, struct kafka_letter *letter, 
         {.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {letter->key, letter->key_len}},
         {.vtype = RD_KAFKA_VTYPE_VALUE, .u.mem = {letter->value, letter->value_len}},
         {.vtype = RD_KAFKA_VTYPE_MSGFLAGS, .u.i = RD_KAFKA_MSG_F_COPY},
-        {.vtype = RD_KAFKA_VTYPE_OPAQUE, .u.ptr = KAFKA_MSG_DEAD_LETTER},
+        {.vtype = RD_KAFKA_VTYPE_OPAQUE,
+         .u.ptr = KAFKA_MSG_OPAQUE(letter->seq, KAFKA_MSG_DEAD_LETTER)},
         {.vtype = RD_KAFKA_VTYPE_TIMESTAMP, .u.i64 = letter->ts_ms},
         {.vtype = RD_KAFKA_VTYPE_HEADERS, .u.headers = headers},
     };
-    rd_kafka_resp_err_t code = produce_vus(sink, vus, sizeof(vus) / sizeof(vus[0]));
+    rd_kafka_resp_err_t code =
+        produce_vus(sink, letter->seq, vus, sizeof(vus) / sizeof(vus[0]));
     if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
         return 0; /* librdkafka owns headers now */
     rd_kafka_headers_destroy(headers);
@@ -454,54 +473,68 @@ static int letter_produce(struct kafka_sink *sink, struct kafka_letter *letter, 
     return -EIO;
 }
 
-/* Produces every queued dead letter; each extends the write's deadline by
- * a delivery timeout. Returns 0 or -EIO with err. */
+/* Produces every queued dead letter (also those that failing deliveries
+ * queue meanwhile); each extends the deadline by a delivery timeout.
+ * Returns 0 or -EIO with err. */
 static int letters_produce(struct kafka_sink *sink, char *err, size_t err_len)
 {
     int rc = 0;
-    for (uint32_t i = 0; i < sink->letter_count; i++) {
-        struct kafka_letter *letter = &sink->letters[i];
-        sl_log_limited(&sink->log_limit, SL_LOG_WARN, "%s: message for topic %s dead-lettered "
-                       "to %s: %s", sink->node_name, letter->topic, letter->dead_letter_topic,
-                       letter->reason);
-        sink->deadline_ms = now_ms() + sink->wait_ms;
-        if (rc == 0)
-            rc = letter_produce(sink, letter, err, err_len);
-        letter_free(letter);
+    while (sink->letter_count) {
+        /* taken out first: a full queue polls, and a failed delivery then
+         * queues a new letter (realloc) */
+        struct kafka_letter *letters = sink->letters;
+        uint32_t count = sink->letter_count;
+        sink->letters = NULL;
+        sink->letter_count = sink->letter_cap = 0;
+        for (uint32_t i = 0; i < count; i++) {
+            struct kafka_letter *letter = &letters[i];
+            sl_log_limited(&sink->log_limit, SL_LOG_WARN, "%s: message for topic %s "
+                           "dead-lettered to %s: %s", sink->node_name, letter->topic,
+                           letter->dead_letter_topic, letter->reason);
+            sink->deadline_ms = now_ms() + sink->wait_ms;
+            if (rc == 0)
+                rc = letter_produce(sink, letter, err, err_len);
+            letter_free(letter);
+        }
+        free(letters);
     }
-    sink->letter_count = 0;
     return rc;
 }
 
-/* Serves delivery reports until every message produced so far (and every
- * dead letter they caused) has one, or the deadline passes. Returns 0, or
- * -EIO / -ETIMEDOUT with err. */
-static int kafka_sink_await(struct kafka_sink *sink, char *err, size_t err_len)
+/* The sink's fatal state as write()'s or completed()'s error. */
+static int sink_fatal(struct kafka_sink *sink, char *err, size_t err_len)
 {
-    for (;;) {
-        if (sink->fatal[0]) {
-            snprintf(err, err_len, "kafka sink %s: %s", sink->node_name, sink->fatal);
-            return -EIO;
-        }
-        if (sink->letter_count) {
-            int rc = letters_produce(sink, err, err_len);
-            if (rc)
-                return rc;
-            continue;
-        }
-        if (sink->outstanding == 0)
-            return 0;
-        int64_t left_ms = sink->deadline_ms - now_ms();
-        if (left_ms <= 0) {
-            snprintf(err, err_len, "kafka sink %s: %" PRIu64 " messages without a delivery "
-                     "report after %" PRId64 " ms", sink->node_name, sink->outstanding,
+    snprintf(err, err_len, "kafka sink %s: %s", sink->node_name, sink->fatal);
+    return -EIO;
+}
+
+/* completed() of sl/connector.h: serves delivery reports for at most
+ * timeout_ms, produces the dead letters they call for, and returns how many
+ * writes have every message delivered; -ETIMEDOUT when the oldest
+ * unconfirmed write is past message.timeout.ms plus a margin. */
+static int64_t kafka_sink_completed(void *state, int timeout_ms, char *err, size_t err_len)
+{
+    struct kafka_sink *sink = state;
+    rd_kafka_poll(sink->rk, timeout_ms);
+    int rc = letters_produce(sink, err, err_len);
+    if (rc)
+        return rc;
+    if (sink->fatal[0])
+        return sink_fatal(sink, err, err_len);
+    while (sink->confirmed < sink->write_seq &&
+           sink->writes[(sink->confirmed + 1) % SL_SINK_PENDING_MAX].outstanding == 0)
+        sink->confirmed++;
+    if (sink->confirmed < sink->write_seq) {
+        const struct kafka_write *oldest =
+            &sink->writes[(sink->confirmed + 1) % SL_SINK_PENDING_MAX];
+        if (now_ms() - oldest->started_ms > sink->wait_ms) {
+            snprintf(err, err_len, "kafka sink %s: %" PRIu32 " messages without a delivery "
+                     "report after %" PRId64 " ms", sink->node_name, oldest->outstanding,
                      sink->wait_ms);
             return -ETIMEDOUT;
         }
-        /* flush sends at once (linger ignored) and serves the delivery reports */
-        rd_kafka_flush(sink->rk, (int)(left_ms < KAFKA_POLL_SLICE_MS ? left_ms
-                                                                      : KAFKA_POLL_SLICE_MS));
     }
+    return (int64_t)sink->confirmed;
 }
 
 /* ---- producing events ---- */
@@ -626,8 +659,8 @@ static void event_dead_letter(struct kafka_sink *sink, const char *topic, const 
                             sink->vus[i].u.header.size);
     const uint8_t *ts = sl_fb_field_ptr(root, sink->voff_ts);
     int64_t ts_ms = ts ? (int64_t)sl_fb_u64(ts) / 1000 : 0;
-    struct kafka_letter *letter = letter_add(sink, topic, key, key_len, value, value_len,
-                                             keep_value, headers, ts_ms, reason);
+    struct kafka_letter *letter = letter_add(sink, sink->write_seq, topic, key, key_len, value,
+                                             value_len, keep_value, headers, ts_ms, reason);
     rd_kafka_headers_destroy(headers);
     size_t id_len;
     const char *id = fb_string(root, sink->voff_id, &id_len);
@@ -682,12 +715,13 @@ static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t 
     vus[2] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_VALUE,
                              .u.mem = {(void *)value, value_len}};
     vus[3] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_MSGFLAGS, .u.i = RD_KAFKA_MSG_F_COPY};
-    vus[4] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_OPAQUE, .u.ptr = KAFKA_MSG_EVENT};
+    vus[4] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_OPAQUE,
+                             .u.ptr = KAFKA_MSG_OPAQUE(sink->write_seq, KAFKA_MSG_EVENT)};
     vus[5] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_TIMESTAMP,
                              .u.i64 = ts ? (int64_t)sl_fb_u64(ts) / 1000 : 0};
     size_t n = 6;
     add_headers(sink, root, &n);
-    rd_kafka_resp_err_t code = produce_vus(sink, sink->vus, n);
+    rd_kafka_resp_err_t code = produce_vus(sink, sink->write_seq, sink->vus, n);
     if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
         return;
     if (code == RD_KAFKA_RESP_ERR__FATAL) {
@@ -705,14 +739,22 @@ static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t 
 static int kafka_sink_write(void *state, struct sl_batch *batch, char *err, size_t err_len)
 {
     struct kafka_sink *sink = state;
-    sink->deadline_ms = now_ms() + sink->wait_ms;
+    int64_t now = now_ms();
+    sink->deadline_ms = now + sink->wait_ms;
+    struct kafka_write *write = &sink->writes[++sink->write_seq % SL_SINK_PENDING_MAX];
+    /* the runner keeps at most SL_SINK_PENDING_MAX writes unconfirmed */
+    SL_ASSERT(write->outstanding == 0);
+    write->started_ms = now;
     uint32_t count = sl_batch_entry_count(batch);
     for (uint32_t i = 0; i < count && !sink->fatal[0]; i++) {
         const struct sl_batch_entry *entry = sl_batch_entry_at(batch, i);
         if (entry->kind == SL_ENTRY_EVENT)
             produce_event(sink, sl_batch_event_data(batch, entry), entry->len);
     }
-    return kafka_sink_await(sink, err, err_len);
+    int rc = letters_produce(sink, err, err_len);
+    if (rc)
+        return rc;
+    return sink->fatal[0] ? sink_fatal(sink, err, err_len) : 0;
 }
 
 /* ---- open / close ---- */
@@ -821,8 +863,8 @@ fail:
     return -EINVAL;
 }
 
-/* Every batch was delivered in write(); flush covers dead letters of a
- * write() that failed. */
+/* The runner saw every write confirmed (or the sink failed); flush covers
+ * what a failed sink left queued. */
 static int kafka_sink_close(void *state, char *err, size_t err_len)
 {
     struct kafka_sink *sink = state;
@@ -850,4 +892,5 @@ const struct sl_sink_type sl_sink_kafka = {
     .open = kafka_sink_open,
     .write = kafka_sink_write,
     .close = kafka_sink_close,
+    .completed = kafka_sink_completed,
 };

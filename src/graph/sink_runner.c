@@ -9,7 +9,11 @@
  * Acks (run.h): after write() returned for a batch from worker w, the
  * sink publishes written[w] = the last round of w whose batches to this
  * sink are all written. A failed sink publishes nothing more, so nothing it
- * did not write is ever acknowledged.
+ * did not write is ever acknowledged. A sink with completed() (kafka)
+ * confirms writes later: its batches wait in a FIFO of at most
+ * SL_SINK_PENDING_MAX (worker, tag, writes) entries, published in order once
+ * completed() covers their write; while the rings are idle the thread
+ * serves completed() instead of napping.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,20 +39,90 @@ static void publish_written(struct sl_sink_runner *sink, uint32_t w, uint64_t ta
     atomic_store_explicit(&sink->written[w], written, memory_order_release);
 }
 
+/* A batch whose ack waits for its write() to be confirmed. */
+struct sink_pending {
+    uint64_t tag;
+    uint64_t writes;            /* write() calls up to and including this batch's */
+    uint32_t worker;
+};
+
+/* The sink thread's own state. */
+struct sink_loop {
+    struct sl_sink_runner *sink;
+    const struct sl_sink_type *type;
+    const char *name;
+    bool healthy;
+    uint64_t writes;            /* write() calls made */
+    struct sink_pending pending[SL_SINK_PENDING_MAX]; /* FIFO, oldest at head */
+    uint32_t head, count;
+};
+
+static void loop_fail(struct sink_loop *loop, const char *err)
+{
+    sl_log(SL_LOG_ERROR, "sink %s: %s", loop->name, err);
+    sl_run_fail(loop->sink->run, -EIO);
+    loop->healthy = false;
+    loop->count = 0; /* never acknowledged */
+}
+
+/* Serves completed() for at most timeout_ms and publishes the pending
+ * batches it confirmed, in order. */
+static void loop_confirm(struct sink_loop *loop, int timeout_ms)
+{
+    char err[256] = "";
+    int64_t done = loop->type->completed(loop->sink->state, timeout_ms, err, sizeof(err));
+    if (done < 0) {
+        loop_fail(loop, err);
+        return;
+    }
+    while (loop->count && loop->pending[loop->head].writes <= (uint64_t)done) {
+        struct sink_pending *p = &loop->pending[loop->head];
+        publish_written(loop->sink, p->worker, p->tag);
+        loop->head = (loop->head + 1) % SL_SINK_PENDING_MAX;
+        loop->count--;
+    }
+}
+
+/* Writes one batch from worker w (if it has events) and publishes its ack,
+ * at once or, with completed(), once confirmed. */
+static void loop_batch(struct sink_loop *loop, uint32_t w, struct sl_batch *batch)
+{
+    char err[256] = "";
+    struct sl_sink_runner *sink = loop->sink;
+    uint32_t events = sl_batch_event_count(batch);
+    while (loop->healthy && loop->count == SL_SINK_PENDING_MAX)
+        loop_confirm(loop, 10);
+    if (loop->healthy && events) {
+        loop->writes++;
+        if (loop->type->write(sink->state, batch, err, sizeof(err)))
+            loop_fail(loop, err);
+    }
+    /* relaxed: statistics */
+    atomic_fetch_add_explicit(&sink->events, events, memory_order_relaxed);
+    atomic_fetch_add_explicit(&sink->batches, 1, memory_order_relaxed);
+    if (!loop->healthy)
+        return;
+    if (!loop->type->completed) {
+        publish_written(sink, w, batch->tag);
+        return;
+    }
+    loop->pending[(loop->head + loop->count) % SL_SINK_PENDING_MAX] =
+        (struct sink_pending){.tag = batch->tag, .writes = loop->writes, .worker = w};
+    loop->count++;
+}
+
 void *sl_sink_main(void *arg)
 {
     struct sl_sink_runner *sink = arg;
     struct sl_run *run = sink->run;
     struct sl_job_node *node = &run->job->nodes[sink->node];
-    const struct sl_sink_type *type = node->sink;
     char err[256] = "";
     struct sl_sink_args args = {.plan = node->plan, .schemas = &run->job->schemas,
                                 .node_name = node->name};
-    bool healthy = type->open(&args, &sink->state, err, sizeof(err)) == 0;
-    if (!healthy) {
-        sl_log(SL_LOG_ERROR, "sink %s: %s", node->name, err);
-        sl_run_fail(run, -EIO);
-    }
+    struct sink_loop loop = {.sink = sink, .type = node->sink, .name = node->name,
+                             .healthy = true};
+    if (loop.type->open(&args, &sink->state, err, sizeof(err)) != 0)
+        loop_fail(&loop, err);
     uint32_t workers = run->job->workers, open = workers;
     bool eos[SL_JOB_WORKERS_MAX] = {false};
     struct sl_backoff backoff = {0};
@@ -60,32 +134,27 @@ void *sl_sink_main(void *arg)
                 continue;
             busy = true;
             struct sl_batch *batch = item;
-            uint32_t events = sl_batch_event_count(batch);
-            if (healthy && events && type->write(sink->state, batch, err, sizeof(err))) {
-                sl_log(SL_LOG_ERROR, "sink %s: %s", node->name, err);
-                sl_run_fail(run, -EIO);
-                healthy = false;
-            }
-            /* relaxed: statistics */
-            atomic_fetch_add_explicit(&sink->events, events, memory_order_relaxed);
-            atomic_fetch_add_explicit(&sink->batches, 1, memory_order_relaxed);
-            if (healthy)
-                publish_written(sink, w, batch->tag);
+            loop_batch(&loop, w, batch);
             if (batch_is_end(batch)) {
                 eos[w] = true;
                 open--;
             }
             sl_pool_return(batch, sink->index);
         }
-        if (busy)
+        if (busy) {
             sl_backoff_reset(&backoff);
-        else
+            if (loop.count)
+                loop_confirm(&loop, 0);
+        } else if (loop.count) {
+            loop_confirm(&loop, 1); /* waits in the client instead of a nap */
+        } else {
             sl_backoff_nap(&backoff);
+        }
     }
-    if (healthy && type->close(sink->state, err, sizeof(err))) {
-        sl_log(SL_LOG_ERROR, "sink %s: %s", node->name, err);
-        sl_run_fail(run, -EIO);
-    }
+    while (loop.healthy && loop.count)
+        loop_confirm(&loop, 100);
+    if (loop.healthy && loop.type->close(sink->state, err, sizeof(err)))
+        loop_fail(&loop, err);
     atomic_fetch_add(&run->sinks_done, 1);
     return NULL;
 }

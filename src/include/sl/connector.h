@@ -81,7 +81,18 @@ struct sl_sink_args {
  *                       as delivered for acks; -errno with err on failure.
  *   close(state)        flush what is buffered and release; returns 0 or -errno.
  * write() must not allocate per event.
+ *
+ * A sink whose destination confirms later (kafka: delivery reports) sets
+ * completed(); then write() returns once the batch's events are queued to
+ * its client (keeping no pointer into the batch) and
+ *   completed(state, timeout_ms)  serves the client for at most timeout_ms
+ *                       and returns how many write() calls, counted from the
+ *                       first, are confirmed in full (it only grows), or
+ *                       -errno with err: the sink failed.
+ * The runner acknowledges a batch only once its write is confirmed and keeps
+ * at most SL_SINK_PENDING_MAX writes unconfirmed.
  */
+#define SL_SINK_PENDING_MAX 64u
 struct sl_sink_type {
     const char *name;
     const char *summary;
@@ -91,6 +102,7 @@ struct sl_sink_type {
     int (*open)(const struct sl_sink_args *args, void **state, char *err, size_t err_len);
     int (*write)(void *state, struct sl_batch *batch, char *err, size_t err_len);
     int (*close)(void *state, char *err, size_t err_len);
+    int64_t (*completed)(void *state, int timeout_ms, char *err, size_t err_len);
     bool discards;  /* write() ignores events (null): the runtime passes none */
 };
 
