@@ -28,12 +28,26 @@
  * sluice.error.event_id. When a dead letter fails
  * too, write() fails: nothing is dropped silently.
  *
+ * Exactly-once (`exactly_once: true` on the job; kafka_txn.h): the producer
+ * is transactional (transactional.id: the `transactional_id` setting, by
+ * default "<job>.<node>"); a transaction is open from open() on. A write
+ * counts as confirmed once its messages are queued in the transaction; the
+ * transaction itself is the confirmation: the source's commit request ends
+ * it in completed() with commit_transaction (which flushes; the source's
+ * offsets go in with send_offsets_to_transaction), or with an abort when a
+ * delivery in it failed (librdkafka then requires one), and the source
+ * reads that input again. So a failed delivery is never dead-lettered
+ * inside a transaction; what fails before producing (too large, no topic,
+ * no JSON form) still goes to the dead-letter topic, inside the
+ * transaction.
+ *
  * Threading: one instance per sink node, touched only by its sink thread;
  * librdkafka's callbacks run inside rd_kafka_poll()/rd_kafka_flush() on
  * that same thread, so the counters below need no atomics. */
 #include <errno.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +59,7 @@
 #include "expr/expr.h"
 #include "fb/fb.h"
 #include "kafka_conf.h"
+#include "kafka_txn.h"
 #include "mock_cluster.h"
 #include "sl/connector.h"
 
@@ -97,6 +112,9 @@ static const struct sl_option kafka_sink_options[] = {
     {"dead_letter_topic", SL_OPT_STRING, NULL, false, NULL,
      "topic for messages that cannot be delivered, with headers sluice.error.reason and "
      "sluice.error.topic; default: <topic>.dlq (with topic_expr: the message's topic + .dlq)"},
+    {"transactional_id", SL_OPT_STRING, NULL, false, NULL,
+     "exactly_once: the producer's transactional.id, stable across restarts and distinct per "
+     "process of a scaled-out job (e.g. orders-${INSTANCE}); default: <job>.<node>"},
     {"kafka", SL_OPT_MAP, NULL, false, NULL,
      "librdkafka settings passed through verbatim (security.protocol, sasl.*, ssl.*, ...); "
      "applied last, so they win over the settings above"},
@@ -112,6 +130,7 @@ struct kafka_sink_plan {
     struct sl_expr *key_expr;    /* owned, or NULL: the envelope key */
     bool json;                   /* format: json */
     char *dead_letter_topic;     /* owned, or NULL: <message topic>.dlq */
+    char *transactional_id;      /* owned, or NULL: <job>.<node> */
     struct sl_kafka_settings settings; /* librdkafka settings, applied in order */
 };
 
@@ -161,6 +180,9 @@ struct kafka_sink {
     struct kafka_letter *letters; /* awaiting their produce to the dead-letter topic */
     uint32_t letter_count, letter_cap;
     char fatal[KAFKA_REASON_BYTES]; /* why the sink cannot go on ("" while healthy) */
+    struct sl_txn *txn;          /* exactly_once: the source handshake; NULL otherwise */
+    char doomed[KAFKA_REASON_BYTES]; /* txn: why the open transaction must abort ("": none) */
+    uint64_t txn_commits, txn_aborts;
     uint64_t delivered;          /* events delivered to their topic */
     uint64_t dead_lettered;      /* dead letters delivered */
     struct sl_log_limit log_limit;
@@ -185,6 +207,7 @@ static void kafka_sink_plan_free(void *plan)
     sl_expr_destroy(kplan->topic_expr);
     sl_expr_destroy(kplan->key_expr);
     free(kplan->dead_letter_topic);
+    free(kplan->transactional_id);
     sl_kafka_settings_free(&kplan->settings);
     free(kplan);
 }
@@ -293,6 +316,16 @@ static int kafka_sink_compile(struct sl_op_compile *c, void **plan)
     SL_ASSERT(kplan->brokers);
     kplan->embedded = strcmp(brokers, "embedded") == 0;
     kplan->json = strcmp(sl_op_string(c, "format"), "json") == 0;
+    const char *txn_id = sl_op_string(c, "transactional_id");
+    if (txn_id && txn_id[0] == '\0') {
+        sl_op_error(c, "transactional_id", NULL, NULL, "empty transactional id");
+        rc = -EINVAL;
+        goto fail;
+    }
+    if (txn_id) {
+        kplan->transactional_id = strdup(txn_id);
+        SL_ASSERT(kplan->transactional_id);
+    }
     /* each step reports its own errors; run all so that one pass shows them all */
     rc = plan_topics(c, kplan);
     rc = plan_key(c, kplan) ? -EINVAL : rc;
@@ -375,6 +408,16 @@ static struct kafka_letter *letter_add(struct kafka_sink *sink, uint64_t seq, co
 static void kafka_sink_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
     struct kafka_sink *sink = opaque;
+    if (sink->txn) {
+        /* the transaction's commit reports a failure (and aborts) */
+        if (!msg->err)
+            sink->delivered++;
+        else if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
+                 msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) /* purged: by an abort */
+            sl_log_limited(&sink->log_limit, SL_LOG_WARN, "%s: delivery in a transaction "
+                           "failed: %s", sink->node_name, rd_kafka_err2str(msg->err));
+        return;
+    }
     uint64_t seq = (uintptr_t)msg->_private >> 2;
     struct kafka_write *write = &sink->writes[seq % SL_SINK_PENDING_MAX];
     SL_ASSERT(write->outstanding > 0);
@@ -426,7 +469,8 @@ static rd_kafka_resp_err_t produce_vus(struct kafka_sink *sink, uint64_t seq,
     for (;;) {
         rd_kafka_error_t *error = rd_kafka_produceva(sink->rk, vus, count);
         if (!error) {
-            sink->writes[seq % SL_SINK_PENDING_MAX].outstanding++;
+            if (!sink->txn) /* a transaction confirms its writes as a whole */
+                sink->writes[seq % SL_SINK_PENDING_MAX].outstanding++;
             return RD_KAFKA_RESP_ERR_NO_ERROR;
         }
         rd_kafka_resp_err_t code = rd_kafka_error_code(error);
@@ -505,7 +549,24 @@ static int letters_produce(struct kafka_sink *sink, char *err, size_t err_len)
 static int sink_fatal(struct kafka_sink *sink, char *err, size_t err_len)
 {
     snprintf(err, err_len, "kafka sink %s: %s", sink->node_name, sink->fatal);
+    sl_kafka_txn_fail(sink->txn, err);
     return -EIO;
+}
+
+/* exactly_once: answers the source's commit request, if one is open.
+ * Returns 0 or -EIO with err (the producer cannot go on). */
+static int txn_serve(struct kafka_sink *sink, char *err, size_t err_len)
+{
+    enum sl_txn_state answer;
+    int rc = sl_kafka_txn_serve(sink->rk, sink->txn, sink->doomed[0] ? sink->doomed : NULL,
+                                (int)sink->wait_ms, &answer, sink->fatal, sizeof(sink->fatal));
+    if (rc)
+        return sink_fatal(sink, err, err_len);
+    if (answer != SL_TXN_IDLE)
+        sink->doomed[0] = '\0';
+    sink->txn_commits += answer == SL_TXN_COMMITTED;
+    sink->txn_aborts += answer == SL_TXN_ABORTED;
+    return 0;
 }
 
 /* completed() of sl/connector.h: serves delivery reports for at most
@@ -531,8 +592,15 @@ static int64_t kafka_sink_completed(void *state, int timeout_ms, char *err, size
             snprintf(err, err_len, "kafka sink %s: %" PRIu32 " messages without a delivery "
                      "report after %" PRId64 " ms", sink->node_name, oldest->outstanding,
                      sink->wait_ms);
+            sl_kafka_txn_fail(sink->txn, err);
             return -ETIMEDOUT;
         }
+    }
+    if (sink->txn) {
+        rc = txn_serve(sink, err, err_len);
+        if (rc)
+            return rc;
+        sink->confirmed = sink->write_seq; /* queued in the transaction */
     }
     return (int64_t)sink->confirmed;
 }
@@ -730,6 +798,13 @@ static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t 
     }
     snprintf(why, sizeof(why), "%s (value %zu bytes, key %zu bytes)", rd_kafka_err2str(code),
              value_len, key_len);
+    if (sink->txn && code != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+        /* not in the transaction, and not known bad: the transaction aborts
+         * and the event is read again */
+        if (!sink->doomed[0])
+            snprintf(sink->doomed, sizeof(sink->doomed), "produce: %.400s", why);
+        return;
+    }
     /* too large for message.max.bytes: the dead letter cannot carry the value (nor the
      * headers, which may be what is large) either */
     event_dead_letter(sink, topic, key, key_len, value, value_len,
@@ -810,6 +885,35 @@ static int64_t conf_wait_ms(const rd_kafka_conf_t *conf)
     return timeout_ms + KAFKA_WAIT_MARGIN_MS;
 }
 
+/* exactly_once: the transactional.id (unless the kafka map set one) and a
+ * transaction timeout no shorter than message.timeout.ms, as librdkafka
+ * requires. Returns 0 or -EINVAL with err. */
+static int txn_conf(struct kafka_sink *sink, rd_kafka_conf_t *conf, char *err, size_t err_len)
+{
+    char id[512], text[32], errstr[512];
+    size_t len = sizeof(text);
+    if (rd_kafka_conf_get(conf, "transactional.id", id, &(size_t){sizeof(id)}) !=
+            RD_KAFKA_CONF_OK || id[0] == '\0') {
+        if (sink->plan->transactional_id)
+            snprintf(id, sizeof(id), "%s", sink->plan->transactional_id);
+        else
+            snprintf(id, sizeof(id), "%s.%s", sink->txn->job_name, sink->node_name);
+        if (rd_kafka_conf_set(conf, "transactional.id", id, errstr, sizeof(errstr)))
+            goto fail;
+    }
+    long long message_ms = sink->wait_ms - KAFKA_WAIT_MARGIN_MS;
+    if (rd_kafka_conf_get(conf, "transaction.timeout.ms", text, &len) == RD_KAFKA_CONF_OK &&
+        atoll(text) < message_ms) {
+        snprintf(text, sizeof(text), "%lld", message_ms);
+        if (rd_kafka_conf_set(conf, "transaction.timeout.ms", text, errstr, sizeof(errstr)))
+            goto fail;
+    }
+    return 0;
+fail:
+    snprintf(err, err_len, "kafka sink %s: %s", sink->node_name, errstr);
+    return -EINVAL;
+}
+
 static void kafka_sink_free(struct kafka_sink *sink)
 {
     for (uint32_t i = 0; i < sink->letter_count; i++)
@@ -834,6 +938,7 @@ static int kafka_sink_open(const struct sl_sink_args *args, void **state, char *
     sink->plan = args->plan;
     sink->schemas = args->schemas;
     sink->node_name = args->node_name ? args->node_name : "kafka";
+    sink->txn = args->txn;
     resolve_envelope(sink);
     if (sink->plan->json)
         sl_fb_json_init(&sink->json, sink->schemas);
@@ -850,15 +955,25 @@ static int kafka_sink_open(const struct sl_sink_args *args, void **state, char *
     if (!conf)
         goto fail;
     sink->wait_ms = conf_wait_ms(conf);
+    if (sink->txn && txn_conf(sink, conf, err, err_len)) {
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
     sink->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!sink->rk) {
         rd_kafka_conf_destroy(conf);
         snprintf(err, err_len, "kafka sink %s: %s", sink->node_name, errstr);
         goto fail;
     }
+    if (sink->txn && sl_kafka_txn_init(sink->rk, (int)sink->wait_ms, errstr, sizeof(errstr))) {
+        snprintf(err, err_len, "kafka sink %s: %s", sink->node_name, errstr);
+        rd_kafka_destroy(sink->rk);
+        goto fail;
+    }
     *state = sink;
     return 0;
 fail:
+    sl_kafka_txn_fail(args->txn, err);
     kafka_sink_free(sink);
     return -EINVAL;
 }
@@ -869,6 +984,21 @@ static int kafka_sink_close(void *state, char *err, size_t err_len)
 {
     struct kafka_sink *sink = state;
     int rc = 0;
+    if (sink->txn && !sink->fatal[0]) {
+        /* the source's last request committed all it handed on: what is
+         * open now is empty, or was left by a source that could not finish
+         * (its input is read again) */
+        rd_kafka_error_t *error = rd_kafka_abort_transaction(sink->rk, KAFKA_CLOSE_TIMEOUT_MS);
+        if (error) {
+            snprintf(err, err_len, "kafka sink %s: abort of the last transaction: %s",
+                     sink->node_name, rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+            rc = -EIO;
+        }
+        sl_log(SL_LOG_INFO, "%s: %" PRIu64 " transactions committed, %" PRIu64 " aborted",
+               sink->node_name, sink->txn_commits, sink->txn_aborts);
+    }
+    sl_kafka_txn_fail(sink->txn, "the kafka sink closed");
     rd_kafka_flush(sink->rk, KAFKA_CLOSE_TIMEOUT_MS);
     int left = rd_kafka_outq_len(sink->rk);
     if (left > 0) {

@@ -31,6 +31,18 @@
  * sink has not written: at-least-once; after a crash the events after the
  * last commit come again.
  *
+ * Exactly-once (`exactly_once: true` on the job; kafka_txn.h): the source
+ * commits no offsets itself. At each commit point (every commit_interval,
+ * on revoke, at the end) it hands on its open batches, waits until every
+ * record of every partition is done (the kafka sink has every event of
+ * them delivered inside its open transaction), and asks the sink to commit
+ * that transaction together with the done offsets (send_offsets_to_
+ * transaction with this consumer's group metadata). No message is taken
+ * while it waits, so a transaction holds the outputs of exactly the input
+ * its offsets cover. An aborted transaction rewinds every partition to its
+ * last committed offset (or to the first offset read in this session) and
+ * the input is read again; a failed one ends the run (exit 1).
+ *
  * Backpressure: a FIFO that reaches KSRC_PAUSE_RECORDS pauses its partition
  * (rd_kafka_pause_partitions: librdkafka stops fetching it and drops what it
  * had prefetched, to fetch again from the next offset on resume); it is
@@ -60,6 +72,7 @@
 #include "fb/fb.h"
 #include "graph/envelope.h"
 #include "kafka_conf.h"
+#include "kafka_txn.h"
 #include "mock_cluster.h"
 #include "sl/connector.h"
 
@@ -142,6 +155,8 @@ struct ksrc_partition {
     uint32_t head, count;
     int64_t done_next;                 /* offset after the last done message; -1 none */
     int64_t committed;                 /* last offset committed; -1 none */
+    int64_t first_offset;              /* first offset read since assigned; -1 none */
+    uint64_t uncommitted;              /* exactly_once: messages read since the last commit */
     bool paused;
     bool at_end;                       /* until_end: read to its end, nothing newer yet */
 };
@@ -170,6 +185,8 @@ struct kafka_source {
     char reason[KSRC_REASON_BYTES];
     uint64_t consumed, rejected;
     uint64_t commits, commit_failures; /* commit requests made; those that failed */
+    struct sl_txn *txn;                /* exactly_once: the sink handshake; NULL otherwise */
+    uint64_t txn_aborts;               /* exactly_once: transactions aborted (rewound) */
     struct sl_log_limit log_limit;
 };
 
@@ -342,7 +359,7 @@ static void part_add(struct kafka_source *src, const char *topic, int32_t partit
     struct ksrc_partition *part = &src->parts[src->part_count++];
     *part = (struct ksrc_partition){.topic = strdup(topic), .partition = partition,
                                     .records = malloc(KSRC_RECORDS * sizeof(struct ksrc_record)),
-                                    .done_next = -1, .committed = -1};
+                                    .done_next = -1, .committed = -1, .first_offset = -1};
     SL_ASSERT(part->topic && part->records);
 }
 
@@ -466,12 +483,10 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 }
 
 /* Hands on the open batches and waits, at most drain_timeout, until the
- * records of the partitions in `only` (all when NULL) are done; then commits
- * what is done synchronously. */
-static void drain_and_commit(struct kafka_source *src, const rd_kafka_topic_partition_list_t *only)
+ * records of the partitions in `only` (all when NULL) are done. Returns the
+ * records still not done (logged). */
+static uint64_t drain(struct kafka_source *src, const rd_kafka_topic_partition_list_t *only)
 {
-    if (!src->emit)
-        return; /* run() has ended; it committed at its end */
     sl_source_flush(src->emit);
     src->unflushed = false;
     uint64_t deadline = now_us() + src->plan->drain_timeout_us;
@@ -491,7 +506,109 @@ static void drain_and_commit(struct kafka_source *src, const rd_kafka_topic_part
     if (left)
         sl_log(SL_LOG_WARN, "%s: %" PRIu64 " records still in flight after drain_timeout; "
                "their events will be read again", src->node_name, left);
+    return left;
+}
+
+/* Hands on the open batches, waits for the records of the partitions in
+ * `only` (all when NULL) and commits what is done synchronously. */
+static void drain_and_commit(struct kafka_source *src, const rd_kafka_topic_partition_list_t *only)
+{
+    if (!src->emit)
+        return; /* run() has ended; it committed at its end */
+    drain(src, only);
     commit_done(src, only, false, src->recommit);
+}
+
+/* ---- exactly_once ---- */
+
+/* The done offsets that moved since their last commit, or NULL for none. */
+static rd_kafka_topic_partition_list_t *txn_offsets(struct kafka_source *src)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
+    for (uint32_t i = 0; i < src->part_count; i++) {
+        struct ksrc_partition *part = &src->parts[i];
+        if (part->done_next < 0 || part->done_next <= part->committed)
+            continue;
+        if (!list)
+            list = rd_kafka_topic_partition_list_new((int)src->part_count);
+        rd_kafka_topic_partition_list_add(list, part->topic, part->partition)->offset =
+            part->done_next;
+    }
+    return list;
+}
+
+/* After an abort: every partition back to its last committed offset (or
+ * the first one read), so that the aborted input is read again. */
+static void txn_rewind(struct kafka_source *src)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
+    for (uint32_t i = 0; i < src->part_count; i++) {
+        struct ksrc_partition *part = &src->parts[i];
+        int64_t to = part->committed >= 0 ? part->committed : part->first_offset;
+        src->consumed -= part->uncommitted;
+        part->uncommitted = 0;
+        part->at_end = false;
+        if (to < 0 || part->done_next <= to)
+            continue;
+        part->done_next = part->committed;
+        rd_kafka_topic_partition_list_add(list, part->topic, part->partition)->offset = to;
+    }
+    if (list->cnt) {
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(src->rk, list, 10000);
+        for (int i = 0; !error && i < list->cnt; i++)
+            if (list->elems[i].err)
+                error = rd_kafka_error_new(list->elems[i].err, "%s[%" PRId32 "]",
+                                           list->elems[i].topic, list->elems[i].partition);
+        if (error) {
+            /* the input cannot be read again: ending the run keeps the
+             * offsets where they are, so the next run reads it */
+            sl_log(SL_LOG_ERROR, "%s: rewind after an aborted transaction: %s", src->node_name,
+                   rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+            src->fatal = true;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* A commit point: drains, then asks the sink to commit its transaction with
+ * the done offsets. Returns SL_TXN_COMMITTED (also when there was nothing
+ * to commit), SL_TXN_ABORTED (rewound, unless `revoking`: the partitions
+ * go) or SL_TXN_FAILED (src->fatal set; also when the drain timed out at
+ * the end, `final`: nothing is committed and the next run reads it). */
+static enum sl_txn_state txn_commit(struct kafka_source *src, bool final, bool revoking)
+{
+    if (drain(src, NULL))
+        return final ? SL_TXN_FAILED : SL_TXN_COMMITTED; /* not now: at the next point */
+    rd_kafka_topic_partition_list_t *offsets = txn_offsets(src);
+    if (!offsets)
+        return SL_TXN_COMMITTED;
+    rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(src->rk);
+    /* the sink answers every request: its calls are bounded by its timeouts */
+    enum sl_txn_state state = sl_kafka_txn_request(src->txn, offsets, cgmd);
+    rd_kafka_consumer_group_metadata_destroy(cgmd);
+    src->commits++;
+    if (state == SL_TXN_COMMITTED) {
+        for (int i = 0; i < offsets->cnt; i++) {
+            struct ksrc_partition *part =
+                part_find(src, offsets->elems[i].topic, offsets->elems[i].partition);
+            part->committed = offsets->elems[i].offset;
+        }
+        for (uint32_t i = 0; i < src->part_count; i++)
+            src->parts[i].uncommitted = 0;
+    } else if (state == SL_TXN_ABORTED) {
+        src->txn_aborts++;
+        sl_log(SL_LOG_WARN, "%s: transaction aborted (%s); input read again from the last "
+               "commit", src->node_name, src->txn->reason);
+        if (!revoking)
+            txn_rewind(src);
+    } else {
+        src->commit_failures++;
+        sl_log(SL_LOG_ERROR, "%s: transaction failed: %s", src->node_name, src->txn->reason);
+        src->fatal = true;
+    }
+    rd_kafka_topic_partition_list_destroy(offsets);
+    return state;
 }
 
 /* ---- rebalance and errors ---- */
@@ -527,8 +644,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     } else {
         /* revoked (or lost): hand over what is done before giving them up */
         log_partitions(src, "revoked", partitions);
-        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk))
-            drain_and_commit(src, partitions);
+        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk)) {
+            if (src->txn && src->emit)
+                txn_commit(src, false, true); /* a transaction spans every partition */
+            else
+                drain_and_commit(src, partitions);
+        }
         for (int i = 0; i < partitions->cnt; i++)
             part_remove(src, partitions->elems[i].topic, partitions->elems[i].partition);
         if (src->cooperative)
@@ -730,6 +851,9 @@ static bool consume(struct kafka_source *src, const rd_kafka_message_t *msg)
     part->at_end = false;
     if (!part_room(src, part))
         return false;
+    if (part->first_offset < 0)
+        part->first_offset = msg->offset;
+    part->uncommitted++;
     size_t len;
     uint32_t worker;
     uint64_t tag;
@@ -754,10 +878,10 @@ static bool consume(struct kafka_source *src, const rd_kafka_message_t *msg)
 
 /* ---- run / stop ---- */
 
-static int kafka_source_run(void *state, struct sl_source_emit *emit)
+/* Consumes until stopped, fatal, or the end of a batch run (count,
+ * until_end), committing every commit_interval. */
+static void consume_loop(struct kafka_source *src)
 {
-    struct kafka_source *src = state;
-    src->emit = emit;
     uint64_t next_commit = now_us() + src->plan->commit_interval_us;
     while (!stopping(src) && !src->fatal) {
         int timeout_ms = src->unflushed ? 0 : src->paused_count ? KSRC_PAUSED_POLL_MS : KSRC_POLL_MS;
@@ -773,20 +897,39 @@ static int kafka_source_run(void *state, struct sl_source_emit *emit)
                 break; /* a batch run of count messages */
         } else {
             if (src->unflushed) {
-                sl_source_flush(emit); /* the input went idle: no batch waits for more */
+                sl_source_flush(src->emit); /* the input went idle: no batch waits for more */
                 src->unflushed = false;
             }
             parts_advance(src);
         }
-        uint64_t now = now_us();
-        if (now >= next_commit) {
+        if (now_us() >= next_commit) {
             parts_advance(src);
-            commit_done(src, NULL, true, src->recommit);
+            if (src->txn)
+                txn_commit(src, false, false);
+            else
+                commit_done(src, NULL, true, src->recommit);
             src->recommit = false;
-            next_commit = now + src->plan->commit_interval_us;
+            next_commit = now_us() + src->plan->commit_interval_us;
         }
     }
-    drain_and_commit(src, NULL);
+}
+
+static int kafka_source_run(void *state, struct sl_source_emit *emit)
+{
+    struct kafka_source *src = state;
+    src->emit = emit;
+    for (;;) {
+        consume_loop(src);
+        if (!src->txn) {
+            drain_and_commit(src, NULL);
+            break;
+        }
+        if (src->fatal)
+            break;
+        /* an end of input whose last transaction aborted reads it again */
+        if (txn_commit(src, true, false) != SL_TXN_ABORTED || stopping(src) || src->fatal)
+            break;
+    }
     src->emit = NULL;
     return src->fatal ? -EIO : 0;
 }
@@ -878,6 +1021,7 @@ static int kafka_source_open(const struct sl_source_args *args, void **state, ch
     SL_ASSERT(src);
     src->plan = args->plan;
     src->node_name = args->node_name ? args->node_name : "kafka";
+    src->txn = args->txn;
     sl_envelope_init(&src->env, args->schemas);
     src->verify_opts = (struct sl_fb_verify_opts){.depth_max = SL_FB_DEPTH_MAX,
                                                   .tables_max = SL_FB_TABLES_MAX,
@@ -918,8 +1062,9 @@ static void kafka_source_close(void *state)
         sl_log(SL_LOG_WARN, "%s: consumer close: %s", src->node_name, rd_kafka_err2str(err));
     sl_log(SL_LOG_INFO,
            "%s: %" PRIu64 " messages consumed, %" PRIu64 " rejected, %" PRIu64
-           " commits, %" PRIu64 " failed",
-           src->node_name, src->consumed, src->rejected, src->commits, src->commit_failures);
+           " commits, %" PRIu64 " failed, %" PRIu64 " transactions aborted",
+           src->node_name, src->consumed, src->rejected, src->commits, src->commit_failures,
+           src->txn_aborts);
     rd_kafka_destroy(src->rk);
     kafka_source_free(src);
 }

@@ -25,6 +25,9 @@ static const struct sl_option job_options[] = {
     {"workers", SL_OPT_INT, "1", false, NULL, "copies of the graph, one thread each"},
     {"key_groups", SL_OPT_INT, "128", false, NULL,
      "key groups keys hash to (murmur2); fixed for the job's life"},
+    {"exactly_once", SL_OPT_BOOL, "false", false, NULL,
+     "Kafka transactions: the outputs of the job's one kafka sink and the offsets of its one "
+     "kafka source commit together (docs/kafka.md); needs exactly those two connectors"},
     {"sources", SL_OPT_MAP, NULL, true, NULL, "source nodes by name"},
     {"operators", SL_OPT_MAP, NULL, false, NULL, "operator nodes by name"},
     {"sinks", SL_OPT_MAP, NULL, true, NULL, "sink nodes by name"},
@@ -86,6 +89,9 @@ static int load_top(struct sl_job *job, struct sl_diags *diags)
         }
         job->key_groups = (uint32_t)v;
     }
+    struct sl_conf *eo = sl_conf_get(job->root, "exactly_once");
+    if (eo && eo->kind == SL_CONF_SCALAR)
+        (void)sl_opt_parse_bool(eo->value, &job->exactly_once); /* checked above */
     if (!rc && job->key_groups < job->workers) {
         sl_diag_add(diags, groups ? groups->line : 1, groups ? groups->col : 1, NULL,
                     "key_groups (%u) must be at least workers (%u)", job->key_groups,
@@ -394,6 +400,36 @@ static int check_outputs_read(struct sl_job *job, struct sl_diags *diags)
     return rc;
 }
 
+/* exactly_once: a transaction spans one producer and one consumer's offsets,
+ * so the job has one kafka source and one kafka sink, nothing else (sources
+ * and sinks are required, so each count is then exactly one). */
+static int check_exactly_once(struct sl_job *job, struct sl_diags *diags)
+{
+    if (!job->exactly_once)
+        return 0;
+    int rc = 0;
+    uint32_t sources = 0, sinks = 0;
+    for (uint32_t i = 0; i < job->node_count; i++) {
+        struct sl_job_node *node = &job->nodes[i];
+        if (node->kind == SL_NODE_OPERATOR)
+            continue;
+        bool kafka = strcmp(node->type_name, "kafka") == 0;
+        uint32_t *seen = node->kind == SL_NODE_SOURCE ? &sources : &sinks;
+        if (!kafka || ++*seen > 1) {
+            bool source = node->kind == SL_NODE_SOURCE;
+            sl_diag_add(diags, node->conf->key_line, node->conf->key_col,
+                        source ? "one kafka source reads several topics with topics: [..] or "
+                                 "pattern"
+                               : "one kafka sink writes every topic with topic_expr; dead "
+                                 "letters go to its dead_letter_topic",
+                        "exactly_once: %s %s: the job may have one kafka source and one kafka "
+                        "sink only", source ? "source" : "sink", node->name);
+            rc = -EINVAL;
+        }
+    }
+    return rc;
+}
+
 static int job_check(struct sl_job *job, int rc, const char *const *sets, unsigned set_count,
                      struct sl_diags *diags);
 
@@ -429,6 +465,8 @@ static int job_check(struct sl_job *job, int rc, const char *const *sets, unsign
     rc |= resolve_inputs(job, diags);
     rc |= order_nodes(job, diags);
     rc |= check_outputs_read(job, diags);
+    if (!rc)
+        rc |= check_exactly_once(job, diags);
     if (rc)
         goto fail;
     return 0;

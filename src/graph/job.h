@@ -51,6 +51,7 @@ struct sl_job {
     struct sl_fb_schemas schemas;
     uint32_t workers;
     uint32_t key_groups;
+    bool exactly_once;       /* Kafka transactions: one kafka source, one kafka sink */
     struct sl_job_node nodes[SL_JOB_NODES_MAX];
     uint32_t node_count;
     uint32_t order[SL_JOB_NODES_MAX]; /* topological: every node after its inputs */

@@ -73,6 +73,7 @@ int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_co
 {
     memset(run, 0, sizeof(*run));
     run->job = job;
+    run->txn.job_name = job->name;
     run->config = *config;
     sl_envelope_init(&run->envelope, &job->schemas);
     for (uint32_t i = 0; i < job->node_count; i++) {

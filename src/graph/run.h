@@ -184,6 +184,7 @@ struct sl_run {
     _Atomic int failed;         /* first runtime error (-errno), 0 if none */
     _Atomic bool stopping;
     _Atomic uint32_t sinks_done; /* sink threads that have closed */
+    struct sl_txn txn;          /* exactly_once: source <-> sink handshake (sl/connector.h) */
 };
 
 void sl_run_config_default(struct sl_run_config *config);

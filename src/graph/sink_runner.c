@@ -118,7 +118,8 @@ void *sl_sink_main(void *arg)
     struct sl_job_node *node = &run->job->nodes[sink->node];
     char err[256] = "";
     struct sl_sink_args args = {.plan = node->plan, .schemas = &run->job->schemas,
-                                .node_name = node->name};
+                                .node_name = node->name,
+                                .txn = run->job->exactly_once ? &run->txn : NULL};
     struct sink_loop loop = {.sink = sink, .type = node->sink, .name = node->name,
                              .healthy = true};
     if (loop.type->open(&args, &sink->state, err, sizeof(err)) != 0)
@@ -145,7 +146,7 @@ void *sl_sink_main(void *arg)
             sl_backoff_reset(&backoff);
             if (loop.count)
                 loop_confirm(&loop, 0);
-        } else if (loop.count) {
+        } else if (loop.count || (loop.healthy && loop.type->completed)) {
             loop_confirm(&loop, 1); /* waits in the client instead of a nap */
         } else {
             sl_backoff_nap(&backoff);

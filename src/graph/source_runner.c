@@ -542,7 +542,9 @@ static int typed_init(struct sl_source_runner *source, char *err, size_t err_len
 {
     struct sl_job_node *node = &source->run->job->nodes[source->node];
     struct sl_source_args args = {.plan = node->plan, .schemas = &source->run->job->schemas,
-                                  .node_name = node->name, .workers = source->run->job->workers};
+                                  .node_name = node->name, .workers = source->run->job->workers,
+                                  .txn = source->run->job->exactly_once ? &source->run->txn
+                                                                         : NULL};
     sl_fbb_init(&source->error_builder, 2048);
     int rc = node->source->open(&args, &source->impl, err, err_len);
     if (rc) {

@@ -5,18 +5,24 @@ with a kafka source and a file sink, and reading their JSON-lines output
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 
 
 class Broker:
-    """`sluice broker` with the given topics; stopped with SIGTERM."""
+    """`sluice broker` with the given topics; stopped with SIGTERM. With
+    control=True, command(line) sends a fault command over its unix control
+    socket and returns the one-line answer."""
 
-    def __init__(self, sluice, tmp, topics):
+    def __init__(self, sluice, tmp, topics, control=False):
         self.boot_file = os.path.join(tmp, "bootstrap")
+        self.sock_path = os.path.join(tmp, "ctl.sock")
         args = [sluice, "broker", "--bootstrap-file", self.boot_file]
         for t in topics:
             args += ["--topic", t]
+        if control:
+            args += ["--control", "unix:" + self.sock_path]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 15
         while not os.path.exists(self.boot_file):
@@ -25,6 +31,15 @@ class Broker:
             time.sleep(0.05)
         with open(self.boot_file) as f:
             self.bootstrap = f.read().strip()
+
+    def command(self, line):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(10)
+            sock.connect(self.sock_path)
+            with sock.makefile("rw") as f:
+                f.write(line + "\n")
+                f.flush()
+                return f.readline().strip()
 
     def stop(self):
         self.proc.terminate()

@@ -5,10 +5,46 @@
 #ifndef SL_CONNECTOR_H
 #define SL_CONNECTOR_H
 
+#include <stdatomic.h>
+
 #include "sl/operator.h"
 
 struct sl_fb_schemas;
 struct sl_source_emit; /* the runner's side of a running source, see below */
+
+/*
+ * Exactly-once (`exactly_once: true`, docs/kafka.md): the handshake between
+ * the job's one kafka source and its one transactional kafka sink, owned by
+ * the run and handed to both in their open() args (NULL otherwise).
+ *
+ * At each commit point the source stops taking input, waits until every
+ * event it handed on is written by the sink (its done tags), then publishes
+ * a request: positions (librdkafka offsets and consumer group metadata,
+ * opaque here) and state SL_TXN_REQUESTED. The sink thread, in
+ * completed(), commits its open transaction with those offsets (or aborts
+ * it when a delivery in it failed), begins the next one and answers
+ * SL_TXN_COMMITTED or SL_TXN_ABORTED; SL_TXN_FAILED when it cannot go on
+ * (fenced, fatal). So a transaction holds the outputs of exactly the input
+ * its offsets cover.
+ */
+enum sl_txn_state {
+    SL_TXN_IDLE = 0,      /* no request open */
+    SL_TXN_REQUESTED = 1, /* source -> sink: commit with offsets / metadata */
+    SL_TXN_COMMITTED = 2, /* sink -> source: outputs and offsets committed */
+    SL_TXN_ABORTED = 3,   /* sink -> source: aborted (reason); rewind to the last commit */
+    SL_TXN_FAILED = 4,    /* sink -> source: the sink cannot go on (reason) */
+};
+
+struct sl_txn {
+    /* release store by the side that hands the request over, acquire load
+     * by the other: publishes offsets/group_metadata (to the sink) and
+     * reason (to the source) */
+    _Atomic int state;
+    const char *job_name;           /* for the default transactional.id */
+    void *offsets;                  /* rd_kafka_topic_partition_list_t *, the source's */
+    void *group_metadata;           /* rd_kafka_consumer_group_metadata_t *, the source's */
+    char reason[256];               /* ABORTED / FAILED: why */
+};
 
 /* What a source's open() gets. */
 struct sl_source_args {
@@ -16,6 +52,7 @@ struct sl_source_args {
     const struct sl_fb_schemas *schemas;  /* envelope + payload schemas (verify, transcode) */
     const char *node_name;
     uint32_t workers;                     /* the job's worker count */
+    struct sl_txn *txn;                   /* exactly_once: the sink handshake; else NULL */
 };
 
 /*
@@ -67,6 +104,7 @@ struct sl_sink_args {
     const void *plan;                     /* what compile() made */
     const struct sl_fb_schemas *schemas;  /* the job's schemas (for jsonl output) */
     const char *node_name;
+    struct sl_txn *txn;                   /* exactly_once: the source handshake; else NULL */
 };
 
 /*
@@ -90,7 +128,8 @@ struct sl_sink_args {
  *                       first, are confirmed in full (it only grows), or
  *                       -errno with err: the sink failed.
  * The runner acknowledges a batch only once its write is confirmed and keeps
- * at most SL_SINK_PENDING_MAX writes unconfirmed.
+ * at most SL_SINK_PENDING_MAX writes unconfirmed; it calls completed() while
+ * its rings are idle too (a transactional sink serves sl_txn requests there).
  */
 #define SL_SINK_PENDING_MAX 64u
 struct sl_sink_type {
