@@ -14,7 +14,9 @@ Cases, all on topics of 32 partitions (the mock keeps only ~5 MiB of each
 partition: N events of ~400 bytes stay within 32 x 5 MiB for N up to ~300 k;
 the script checks that every partition still starts at offset 0):
 
-  sink    `gen` source (count N, seed S) -> kafka sink, raw values (the
+  sink    `file` source (N events, seed S, written beforehand by `sluice gen
+          --framing fb`, as kcat's input is; each frame verified on the
+          way in) -> kafka sink, raw values (the
           event as a FlatBuffer), keyed by the envelope key, murmur2,
           idempotent, acks=all; vs `kcat -P` producing the same keys and
           values (the same events' FlatBuffers, from `sluice gen --framing
@@ -25,10 +27,15 @@ the script checks that every partition still starts at offset 0):
   source  kafka source (raw, count N: it ends after N messages) -> null
           sink over the topic the sink case filled; vs `kcat -C -e` reading
           the same topic. sluice's span runs from its partitions'
-          assignment (its "assigned" line, seen live) to its "messages
-          consumed" line, written once the N-th message is handed on, every
-          event handled and the offsets committed; kcat's span is its
-          process, start to exit (no group join). Both with
+          assignment (its "assigned" line, seen live) to its "end of input
+          after N messages" line, written when the N-th message is handed
+          on (the final drain, commit and group leave come after it);
+          kcat's span is its process, start to exit (no group join).
+          Each source measurement is the median of --repeat runs (3):
+          librdkafka 2.0.2 stops fetching for 1 s whenever 100 k messages
+          (queued.min.messages) or 64 MiB wait in a consumer's queue, so a
+          run in which the consumer falls that far behind the fetcher
+          takes about a second longer (fetch.queue.backoff.ms, 2.2). Both with
           fetch.wait.max.ms 10: the mock holds a Fetch response for the whole
           wait when a partition has nothing new, which would add up to
           500 ms per round trip.
@@ -40,9 +47,19 @@ the script checks that every partition still starts at offset 0):
 CPU of sluice is its process's user+system time over the same span
 (sampled from /proc every 50 ms for the source cases; wait4 rusage for the
 sink). MB/s counts value bytes (key, headers and protocol overhead aside).
+
+Steady state: each sink and source measurement (sluice's and kcat's) is
+also made with N/4 events (sink: into topics of their own; source: kcat
+-C -c N/4, sluice count N/4 in a new group), and the rate over the other
+3N/4 events, 0.75 N / (t(N) - t(N/4)), is printed as "steady". Fixed costs
+cancel out there: process start, connections and metadata, the group join
+and the final commit and close for the source, producer set-up and the
+last delivery round trips for the sink. The whole-run figures are printed
+too; both ratios are sluice over kcat.
 """
 import argparse
 import csv
+import itertools
 import json
 import os
 import re
@@ -54,11 +71,12 @@ import threading
 import time
 
 PARTITIONS = 32
-TOPICS = ["bench_sluice", "bench_kcat", "e2e_out"]
+TOPICS = ["bench_sluice", "bench_kcat", "bench_sluice_q", "bench_kcat_q", "e2e_out"]
 KEY_DELIM = b"\x1e#K#\x1e"
 MSG_DELIM = b"\x1d#M#\x1d\x1f"
 SUMMARY = re.compile(r"job \S+: \d+ workers?, ([0-9.]+) s, ([0-9.]+) CPU-s")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+GROUPS = itertools.count()  # a new consumer group per source run
 
 
 class Broker:
@@ -140,7 +158,7 @@ class LiveJob:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      text=True, errors="replace")
         self.assigned = None
-        self.consumed_at = None  # time of the "messages consumed" line
+        self.consumed_at = None  # time of the "end of input" line
         self.lines = []
         self.cpu = []            # (time.time(), cpu s)
         self.done = False
@@ -153,7 +171,7 @@ class LiveJob:
         for line in self.proc.stderr:
             if self.assigned is None and "assigned" in line:
                 self.assigned = time.time()
-            if self.consumed_at is None and "messages consumed" in line:
+            if self.consumed_at is None and "end of input after" in line:
                 self.consumed_at = time.time()
             if not line.startswith("%7|"):
                 self.lines.append(line)
@@ -224,35 +242,80 @@ def row(case, client, n, size, span, cpu=None, wall=None):
             "events_per_cpu_s": round(n / cpu) if cpu else "", "ratio_vs_kcat": ""}
 
 
-def bench_sink(sluice, tmp, broker, n, seed, size, kcat_input):
-    job = write(tmp, "sink", f"""
+def sluice_produce(sluice, tmp, bootstrap, n, seed, topic):
+    """file (the n events as `sluice gen --framing fb` writes them, made
+    beforehand as kcat's input is) -> kafka sink into topic: (job elapsed
+    s, CPU s, wall s)."""
+    events = os.path.join(tmp, "events_%d.fb" % n)
+    if not os.path.exists(events):
+        subprocess.run([sluice, "gen", "--framing", "fb", "--seed", str(seed), "--count",
+                        str(n), "--out", events], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=True)
+    job = write(tmp, "sink_" + topic, f"""
 job: bench_sink
 schemas: [orders]
 sources:
-  g: {{type: gen, count: {n}, seed: {seed}}}
+  f: {{type: file, path: "{events}"}}
 sinks:
-  k: {{type: kafka, input: g, brokers: "{broker.bootstrap}", topic: bench_sluice}}
+  k: {{type: kafka, input: f, brokers: "{bootstrap}", topic: {topic}}}
 """)
     wall, cpu, rc, err = timed([sluice, "run", job], stderr_path=os.path.join(tmp, "sink.err"))
     if rc != 0:
         raise RuntimeError("sink job exit %d: %s" % (rc, err[-2000:]))
     m = SUMMARY.search(err)
-    produce = float(m.group(1)) if m else wall
-    ends = check_topic(broker.bootstrap, "bench_sluice", n)
-    s = row("sink", "sluice", n, size, produce, cpu, wall)
-    with open(kcat_input, "rb") as f:
+    return (float(m.group(1)) if m else wall), cpu, wall
+
+
+def kcat_produce(tmp, bootstrap, path, topic):
+    """kcat -P of the delimited input at path: (wall s, CPU s)."""
+    with open(path, "rb") as f:
         kwall, kcpu, krc, kerr = timed(
-            ["kcat", "-P", "-b", broker.bootstrap, "-t", "bench_kcat", "-K", KEY_DELIM.decode(),
+            ["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", KEY_DELIM.decode(),
              "-D", MSG_DELIM.decode(), "-X", "acks=all", "-X", "enable.idempotence=true",
              "-X", "partitioner=murmur2_random"], stdin=f,
             stderr_path=os.path.join(tmp, "kcat_p.err"))
     if krc != 0:
         raise RuntimeError("kcat -P exit %d: %s" % (krc, kerr[-1000:]))
+    return kwall, kcpu
+
+
+def steady(n, t_full, t_quarter):
+    """Messages/s over the last 3n/4 events: fixed costs cancel."""
+    q = n // 4
+    return (n - q) / (t_full - t_quarter) if t_full > t_quarter else 0
+
+
+def quarter_input(kcat_input, n):
+    """The first n/4 records of kcat_input, in a file of their own."""
+    with open(kcat_input, "rb") as f:
+        records = f.read().split(MSG_DELIM)
+    path = kcat_input + ".q"
+    with open(path, "wb") as f:
+        for r in records[:n // 4]:
+            f.write(r + MSG_DELIM)
+    return path
+
+
+def bench_sink(sluice, tmp, broker, n, seed, size, kcat_input):
+    produce, cpu, wall = sluice_produce(sluice, tmp, broker.bootstrap, n, seed, "bench_sluice")
+    ends = check_topic(broker.bootstrap, "bench_sluice", n)
+    _, q_cpu, q_wall = sluice_produce(sluice, tmp, broker.bootstrap, n // 4, seed,
+                                         "bench_sluice_q")
+    s = row("sink", "sluice", n, size, produce, cpu, wall)
+    kwall, kcpu = kcat_produce(tmp, broker.bootstrap, kcat_input, "bench_kcat")
     check_topic(broker.bootstrap, "bench_kcat", n)
+    q_kwall, _ = kcat_produce(tmp, broker.bootstrap, quarter_input(kcat_input, n), "bench_kcat_q")
     k = row("sink", "kcat -P", n, size, kwall, None, kwall)
     k["kcat_cpu_s"] = round(kcpu, 2)
     s["ratio_vs_kcat"] = round(k["seconds"] / s["seconds"], 2)
     s["ratio_wall_vs_kcat"] = round(kwall / wall, 2)
+    # wall times: the job's own elapsed time is counted in 0.1 s steps
+    s["steady_per_s"] = round(steady(n, wall, q_wall))
+    s["steady_events_per_cpu_s"] = round((n - n // 4) / (cpu - q_cpu)) if cpu > q_cpu else ""
+    k["steady_per_s"] = round(steady(n, kwall, q_kwall))
+    s["steady_ratio"] = round(s["steady_per_s"] / k["steady_per_s"], 2)
+    print("sink walls: sluice %.3f / %.3f s, kcat %.3f / %.3f s (N / N/4)"
+          % (wall, q_wall, kwall, q_kwall))
     return [s, k], ends
 
 
@@ -279,7 +342,8 @@ def run_live(sluice, tmp, name, text, topic, ends, done):
     return t_end - job.assigned, job.cpu_between(job.assigned, t_end), err
 
 
-def bench_source(sluice, tmp, broker, n, size, ends):
+def sluice_consume(sluice, tmp, broker, n, ends, name):
+    """kafka source (count n, a new group) -> null sink: (span s, CPU s)."""
     text = f"""
 job: bench_source
 schemas: [orders]
@@ -288,33 +352,60 @@ sources:
     type: kafka
     brokers: "{broker.bootstrap}"
     topics: [bench_sluice]
-    group: bench-source-{os.getpid()}
+    group: bench-{name}-{os.getpid()}-{next(GROUPS)}
     count: {n}
     kafka: {{fetch.wait.max.ms: 10}}
 sinks:
   n: {{type: null, input: k}}
 """
-    span, cpu, err = run_live(sluice, tmp, "source", text, "bench_sluice", ends,
+    span, cpu, err = run_live(sluice, tmp, name, text, "bench_sluice", ends,
                               lambda job: job.consumed_at)
     m = re.search(r"k: (\d+) messages consumed", err)
     consumed = int(m.group(1)) if m else -1
     if consumed < n:
         raise RuntimeError("source consumed %d of %d: %s" % (consumed, n, err[-2000:]))
-    s = row("source", "sluice", n, size, span, cpu)
+    return span, cpu
+
+
+def kcat_consume(tmp, broker, n):
+    """kcat -C of the first n messages of bench_sluice: (wall s, CPU s)."""
     out = os.path.join(tmp, "kcat_c.out")
     with open(out, "wb") as f:
         kwall, kcpu, krc, kerr = timed(["kcat", "-C", "-b", broker.bootstrap, "-t",
                                         "bench_sluice", "-o", "beginning", "-e", "-q",
-                                        "-X", "fetch.wait.max.ms=10", "-f", "%p\\n"],
+                                        "-c", str(n), "-X", "fetch.wait.max.ms=10",
+                                        "-f", "%p\\n"],
                                        stdout=f,
                                        stderr_path=os.path.join(tmp, "kcat_c.err"))
     with open(out, "rb") as f:
         got = sum(1 for _ in f)
     if krc != 0 or got != n:
         raise RuntimeError("kcat -C exit %d, %d of %d messages: %s" % (krc, got, n, kerr[-500:]))
+    return kwall, kcpu
+
+
+def median_run(repeat, run):
+    """The run (a tuple, time first) with the median time of `repeat` runs."""
+    runs = sorted((run() for _ in range(repeat)), key=lambda r: r[0])
+    return runs[len(runs) // 2]
+
+
+def bench_source(sluice, tmp, broker, n, size, ends, repeat):
+    span, cpu = median_run(repeat, lambda: sluice_consume(sluice, tmp, broker, n, ends, "source"))
+    q_span, q_cpu = median_run(repeat, lambda: sluice_consume(sluice, tmp, broker, n // 4, ends,
+                                                              "source_q"))
+    s = row("source", "sluice", n, size, span, cpu)
+    kwall, kcpu = median_run(repeat, lambda: kcat_consume(tmp, broker, n))
+    q_kwall, _ = median_run(repeat, lambda: kcat_consume(tmp, broker, n // 4))
     k = row("source", "kcat -C", n, size, kwall, None, kwall)
     k["kcat_cpu_s"] = round(kcpu, 2)
     s["ratio_vs_kcat"] = round(k["seconds"] / s["seconds"], 2)
+    s["steady_per_s"] = round(steady(n, span, q_span))
+    s["steady_events_per_cpu_s"] = round((n - n // 4) / (cpu - q_cpu)) if cpu > q_cpu else ""
+    k["steady_per_s"] = round(steady(n, kwall, q_kwall))
+    s["steady_ratio"] = round(s["steady_per_s"] / k["steady_per_s"], 2)
+    print("source spans: sluice %.3f / %.3f s, kcat %.3f / %.3f s (N / N/4)"
+          % (span, q_span, kwall, q_kwall))
     return [s, k]
 
 
@@ -369,6 +460,8 @@ def main():
     ap.add_argument("build")
     ap.add_argument("--events", type=int, default=200000)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="source runs per measurement; the median is kept")
     args = ap.parse_args()
     sluice = os.path.abspath(os.path.join(args.build, "src", "cli", "sluice"))
     rows = []
@@ -379,7 +472,7 @@ def main():
             sink_rows, ends = bench_sink(sluice, tmp, broker, args.events, args.seed, size,
                                          kcat_input)
             rows += sink_rows
-            rows += bench_source(sluice, tmp, broker, args.events, size, ends)
+            rows += bench_source(sluice, tmp, broker, args.events, size, ends, args.repeat)
             rows += bench_e2e(sluice, tmp, broker, args.events, size, ends)
         finally:
             broker.stop()
@@ -397,10 +490,20 @@ def main():
           "e2e output %d messages" % (sink["wall_s"], rows[1]["wall_s"],
                                       sink["ratio_wall_vs_kcat"], rows[-1]["output_messages"]))
     print("CPU-s: sluice's process over the span; for kcat rows, kcat's own")
+    print()
+    print("steady state (the last 3N/4 events; fixed costs cancel):")
+    print("%-7s %-8s %11s %7s %11s %9s" % ("case", "client", "messages/s", "MB/s", "ev/CPU-s",
+                                          "vs kcat"))
+    for r in rows:
+        if "steady_per_s" in r:
+            print("%-7s %-8s %11d %7.1f %11s %9s" % (
+                r["case"], r["client"], r["steady_per_s"], r["steady_per_s"] * size / 1e6,
+                r.get("steady_events_per_cpu_s", ""), r.get("steady_ratio", "")))
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "kafka.csv")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     fields = ["case", "client", "events", "event_bytes", "seconds", "wall_s", "messages_per_s",
-              "MB_per_s", "sluice_cpu_s", "events_per_cpu_s", "kcat_cpu_s", "ratio_vs_kcat"]
+              "MB_per_s", "sluice_cpu_s", "events_per_cpu_s", "kcat_cpu_s", "ratio_vs_kcat",
+              "steady_per_s", "steady_events_per_cpu_s", "steady_ratio"]
     with open(out, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()

@@ -70,6 +70,7 @@
 #define KAFKA_REASON_BYTES 512       /* text of a dead letter's reason */
 #define KAFKA_CLOSE_TIMEOUT_MS 30000 /* close(): flush bound */
 #define KAFKA_FIXED_VUS 8            /* produceva entries besides headers */
+#define KAFKA_METADATA_TIMEOUT_MS 5000 /* open(): the fixed topic's metadata */
 
 /* msg_opaque of each message: (write seq << 2) | kind, kind telling what a
  * failed delivery report means. */
@@ -163,6 +164,7 @@ struct kafka_sink {
     const struct sl_fb_schemas *schemas;
     const char *node_name;
     rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt;       /* the fixed topic, known from open() on; or NULL */
     bool embedded_held;          /* holds a reference on the embedded cluster */
     int64_t wait_ms;             /* bound on one batch's delivery: timeout + margin */
     int64_t deadline_ms;         /* of the current write() (CLOCK_MONOTONIC) */
@@ -914,6 +916,26 @@ fail:
     return -EINVAL;
 }
 
+/* Looks the fixed topic up now. librdkafka 2.0.2 asks for the metadata of a
+ * topic first named by produce() only at its next 1 s topic scan when its
+ * connection is already up, so the first messages would wait up to a
+ * second (a failure here is only logged: produce() retries as usual). */
+static void topic_prefetch(struct kafka_sink *sink)
+{
+    if (!sink->plan->topic)
+        return;
+    sink->rkt = rd_kafka_topic_new(sink->rk, sink->plan->topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err =
+        sink->rkt ? rd_kafka_metadata(sink->rk, 0, sink->rkt, &md, KAFKA_METADATA_TIMEOUT_MS)
+                  : rd_kafka_last_error();
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (err)
+        sl_log(SL_LOG_WARN, "%s: metadata of topic %s: %s", sink->node_name, sink->plan->topic,
+               rd_kafka_err2str(err));
+}
+
 static void kafka_sink_free(struct kafka_sink *sink)
 {
     for (uint32_t i = 0; i < sink->letter_count; i++)
@@ -965,8 +987,11 @@ static int kafka_sink_open(const struct sl_sink_args *args, void **state, char *
         snprintf(err, err_len, "kafka sink %s: %s", sink->node_name, errstr);
         goto fail;
     }
+    topic_prefetch(sink);
     if (sink->txn && sl_kafka_txn_init(sink->rk, (int)sink->wait_ms, errstr, sizeof(errstr))) {
         snprintf(err, err_len, "kafka sink %s: %s", sink->node_name, errstr);
+        if (sink->rkt)
+            rd_kafka_topic_destroy(sink->rkt);
         rd_kafka_destroy(sink->rk);
         goto fail;
     }
@@ -1008,6 +1033,8 @@ static int kafka_sink_close(void *state, char *err, size_t err_len)
     }
     sl_log(SL_LOG_INFO, "%s: %" PRIu64 " messages delivered, %" PRIu64 " dead-lettered",
            sink->node_name, sink->delivered, sink->dead_lettered);
+    if (sink->rkt)
+        rd_kafka_topic_destroy(sink->rkt);
     rd_kafka_destroy(sink->rk);
     kafka_sink_free(sink);
     return rc;

@@ -891,10 +891,13 @@ static void consume_loop(struct kafka_source *src)
             rd_kafka_message_destroy(msg);
             if (!handed)
                 break;
-            if (src->plan->until_end && all_at_end(src))
-                break; /* a batch run: everything there was is taken */
-            if (src->plan->count && src->consumed >= src->plan->count)
-                break; /* a batch run of count messages */
+            if ((src->plan->until_end && all_at_end(src)) ||
+                (src->plan->count && src->consumed >= src->plan->count)) {
+                /* a batch run: everything there was, or count messages, is taken */
+                sl_log(SL_LOG_INFO, "%s: end of input after %" PRIu64 " messages",
+                       src->node_name, src->consumed);
+                break;
+            }
         } else {
             if (src->unflushed) {
                 sl_source_flush(src->emit); /* the input went idle: no batch waits for more */
