@@ -79,9 +79,10 @@
 #define KSRC_RECORDS 4096u           /* per partition: (offset, worker, tag) records */
 #define KSRC_PAUSE_RECORDS 3840u     /* FIFO fill that pauses the partition */
 #define KSRC_RESUME_RECORDS 2048u    /* ... and that resumes it */
-#define KSRC_POLL_MS 100             /* longest wait in rd_kafka_consumer_poll() */
+#define KSRC_POLL_MS 50              /* longest wait in rd_kafka_consumer_poll() */
 #define KSRC_PAUSED_POLL_MS 5        /* ... while some partition waits to resume */
 #define KSRC_WAIT_NS 200000          /* one nap while waiting for completions */
+#define KSRC_KICK_US 50000           /* fetch_kick(): at most one look per 50 ms */
 #define KSRC_HEADERS_MAX 64u         /* Kafka headers mapped into one envelope */
 #define KSRC_TOPICS_MAX 64u
 #define KSRC_BOOTSTRAP_BYTES 1024
@@ -156,6 +157,7 @@ struct ksrc_partition {
     int64_t done_next;                 /* offset after the last done message; -1 none */
     int64_t committed;                 /* last offset committed; -1 none */
     int64_t first_offset;              /* first offset read since assigned; -1 none */
+    int64_t next_offset;               /* after the last offset read; -1 none */
     uint64_t uncommitted;              /* exactly_once: messages read since the last commit */
     bool paused;
     bool at_end;                       /* until_end: read to its end, nothing newer yet */
@@ -187,6 +189,8 @@ struct kafka_source {
     uint64_t commits, commit_failures; /* commit requests made; those that failed */
     struct sl_txn *txn;                /* exactly_once: the sink handshake; NULL otherwise */
     uint64_t txn_aborts;               /* exactly_once: transactions aborted (rewound) */
+    uint64_t kicked_us;                /* last fetch_kick() that looked (now_us) */
+    uint64_t kicks;                    /* partitions whose fetcher was restarted */
     struct sl_log_limit log_limit;
 };
 
@@ -359,7 +363,8 @@ static void part_add(struct kafka_source *src, const char *topic, int32_t partit
     struct ksrc_partition *part = &src->parts[src->part_count++];
     *part = (struct ksrc_partition){.topic = strdup(topic), .partition = partition,
                                     .records = malloc(KSRC_RECORDS * sizeof(struct ksrc_record)),
-                                    .done_next = -1, .committed = -1, .first_offset = -1};
+                                    .done_next = -1, .committed = -1, .first_offset = -1,
+                                    .next_offset = -1};
     SL_ASSERT(part->topic && part->records);
 }
 
@@ -551,6 +556,7 @@ static void txn_rewind(struct kafka_source *src)
         if (to < 0 || part->done_next <= to)
             continue;
         part->done_next = part->committed;
+        part->next_offset = to;
         rd_kafka_topic_partition_list_add(list, part->topic, part->partition)->offset = to;
     }
     if (list->cnt) {
@@ -871,12 +877,54 @@ static bool consume(struct kafka_source *src, const rd_kafka_message_t *msg)
     src->consumed++;
     src->unflushed = true;
     part_note(part, msg->offset, worker, tag);
+    part->next_offset = msg->offset + 1;
     if (!part->paused && part->count >= KSRC_PAUSE_RECORDS)
         part_pause(src, part, true);
     return true;
 }
 
 /* ---- run / stop ---- */
+
+/* librdkafka 2.0.2 backs a partition's fetcher off for a fixed second once
+ * the consumer queue held queued.min.messages (or queued.max.messages.kbytes)
+ * at a fetch decision (2.2 makes that fetch.queue.backoff.ms): a consumer
+ * that fell that far behind then idles for the rest of the second. Called
+ * when a poll that waited found nothing: a partition that is behind its
+ * high watermark (as the last fetch response told it) is sought to the next
+ * offset to read, which starts a new fetch version and so clears the
+ * backoff. Nothing is lost or read twice: nothing past that offset was
+ * handed on, and what was fetched beyond it is dropped and fetched again. */
+static void fetch_kick(struct kafka_source *src)
+{
+    uint64_t now = now_us();
+    if (now - src->kicked_us < KSRC_KICK_US)
+        return;
+    src->kicked_us = now;
+    rd_kafka_topic_partition_list_t *list = NULL;
+    for (uint32_t i = 0; i < src->part_count; i++) {
+        struct ksrc_partition *part = &src->parts[i];
+        int64_t low, high;
+        if (part->paused || part->next_offset < 0 ||
+            rd_kafka_get_watermark_offsets(src->rk, part->topic, part->partition, &low,
+                                           &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            high <= part->next_offset)
+            continue;
+        if (!list)
+            list = rd_kafka_topic_partition_list_new((int)src->part_count);
+        rd_kafka_topic_partition_list_add(list, part->topic, part->partition)->offset =
+            part->next_offset;
+    }
+    if (!list)
+        return;
+    src->kicks += (uint64_t)list->cnt;
+    rd_kafka_error_t *error = rd_kafka_seek_partitions(src->rk, list, 0); /* 0: async */
+    if (error) {
+        sl_log_limited(&src->log_limit, SL_LOG_WARN, "%s: restarting a fetch: %s",
+                       src->node_name, rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+}
 
 /* Consumes until stopped, fatal, or the end of a batch run (count,
  * until_end), committing every commit_interval. */
@@ -904,6 +952,8 @@ static void consume_loop(struct kafka_source *src)
                 src->unflushed = false;
             }
             parts_advance(src);
+            if (timeout_ms > 0)
+                fetch_kick(src);
         }
         if (now_us() >= next_commit) {
             parts_advance(src);
@@ -1065,9 +1115,10 @@ static void kafka_source_close(void *state)
         sl_log(SL_LOG_WARN, "%s: consumer close: %s", src->node_name, rd_kafka_err2str(err));
     sl_log(SL_LOG_INFO,
            "%s: %" PRIu64 " messages consumed, %" PRIu64 " rejected, %" PRIu64
-           " commits, %" PRIu64 " failed, %" PRIu64 " transactions aborted",
+           " commits, %" PRIu64 " failed, %" PRIu64 " transactions aborted, %" PRIu64
+           " fetches restarted",
            src->node_name, src->consumed, src->rejected, src->commits, src->commit_failures,
-           src->txn_aborts);
+           src->txn_aborts, src->kicks);
     rd_kafka_destroy(src->rk);
     kafka_source_free(src);
 }
