@@ -32,17 +32,10 @@ import tempfile
 import threading
 import time
 
-from kafka_source_util import PacedProducer, order_events, produce_lines, start_job, stop_job
+from kafka_source_util import (Checks, PacedProducer, order_events, produce_lines, start_job,
+                               stop_job)
 
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL: " + what, file=sys.stderr)
-    return cond
+check = Checks()
 
 
 def read_ids(bootstrap, topic, isolation):
@@ -79,7 +72,8 @@ def main():
     stamp = "%d-%d" % (os.getpid(), int(time.time()))
     tmp = tempfile.mkdtemp(prefix="sluice-eos-real-")
     events = order_events(n, "r")
-    expected = sorted(json.loads(e)["id"] for e in events if json.loads(e)["payload"]["amount"] < 900)
+    expected = sorted(json.loads(e)["id"] for e in events
+                      if json.loads(e)["payload"]["amount"] < 900)
     head = n // 10
     produce_lines(bootstrap, "eos-in-" + stamp, events[:head])  # creates the topic
     job = os.path.join(tmp, "job.yaml")
@@ -120,7 +114,7 @@ def main():
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           timeout=120).stdout.split()
     check(not left, "the committed offsets cover the whole input (%d left)" % len(left))
-    if failures:
+    if check.failures:
         print("logs kept in " + tmp)
         return 1
     shutil.rmtree(tmp, ignore_errors=True)

@@ -35,17 +35,10 @@ import tempfile
 import threading
 import time
 
-from kafka_source_util import Broker, PacedProducer, order_events, start_job, stop_job, wait_for
+from kafka_source_util import (Broker, Checks, PacedProducer, order_events, start_job, stop_job,
+                               wait_for)
 
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL: " + what, file=sys.stderr)
-    return cond
+check = Checks()
 
 
 def write_job(path, bootstrap, name, extra=""):
@@ -169,7 +162,8 @@ def zombie(sluice, tmp, broker):
     except subprocess.TimeoutExpired:
         rc = stop_job(proc)
     out = read_topic(broker.bootstrap, "zombie_out")
-    print("zombie: successor exit %s, %d messages out (%d distinct)" % (rc, len(out), len(set(out))))
+    print("zombie: successor exit %s, %d messages out (%d distinct)"
+          % (rc, len(out), len(set(out))))
     check(rc == 0, "zombie: successor exit 0, got %s:\n%s" % (rc, log_text(succ_log)))
     check(set(out) == expected_ids(events), "zombie: every event is in the output")
 
@@ -190,7 +184,7 @@ def main():
         zombie(sluice, tmp, broker)
     finally:
         broker.stop()
-    if failures:
+    if check.failures:
         print("logs kept in " + tmp)
         return 1
     shutil.rmtree(tmp, ignore_errors=True)

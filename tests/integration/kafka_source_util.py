@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 
@@ -147,3 +148,17 @@ def wait_for(pred, timeout):
             return True
         time.sleep(0.1)
     return pred()
+
+
+class Checks:
+    """Counts failed checks; check(cond, what) prints FAIL: what when cond
+    is false and returns cond."""
+
+    def __init__(self):
+        self.failures = 0
+
+    def __call__(self, cond, what):
+        if not cond:
+            self.failures += 1
+            print("FAIL: " + what, file=sys.stderr)
+        return cond
