@@ -34,6 +34,8 @@ static const struct sl_option job_options[] = {
     {NULL, 0, NULL, false, NULL, NULL},
 };
 
+const struct sl_option *sl_job_options(void) { return job_options; }
+
 /* "a, b, c" of an options table's keys, for hints. */
 static void option_keys(const struct sl_option *table, const char *extra, char *out, size_t len)
 {

@@ -64,6 +64,8 @@ int sl_job_load(struct sl_job *job, const char *path, const char *const *sets,
                 unsigned set_count, struct sl_diags *diags);
 /* The same from a job file's text (tests, fuzzing). */
 int sl_job_parse(struct sl_job *job, const char *text, size_t len, struct sl_diags *diags);
+/* The top-level settings of a job file (ends with a row whose key is NULL). */
+const struct sl_option *sl_job_options(void);
 void sl_job_free(struct sl_job *job);
 
 /* Registries (graph/registry.c): NULL when no type has that name. */
