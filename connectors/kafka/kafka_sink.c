@@ -69,7 +69,7 @@
 #define KAFKA_BOOTSTRAP_BYTES 1024   /* embedded cluster's bootstrap list */
 #define KAFKA_REASON_BYTES 512       /* text of a dead letter's reason */
 #define KAFKA_CLOSE_TIMEOUT_MS 30000 /* close(): flush bound */
-#define KAFKA_FIXED_VUS 8            /* produceva entries besides headers */
+#define KAFKA_FIXED_VUS 8            /* produceva entries of one event */
 #define KAFKA_METADATA_TIMEOUT_MS 5000 /* open(): the fixed topic's metadata */
 
 /* msg_opaque of each message: (write seq << 2) | kind, kind telling what a
@@ -172,8 +172,6 @@ struct kafka_sink {
     uint8_t *staging;            /* the current event in the raw framing */
     size_t staging_cap;          /* bytes */
     struct sl_fb_json json;      /* format json: transcoder, reused */
-    rd_kafka_vu_t *vus;          /* produceva arguments, reused */
-    size_t vus_cap;
     char key_text[24];           /* an int key as decimal text */
     char topic_text[KAFKA_TOPIC_BYTES_MAX + 1]; /* topic_expr's value, NUL-terminated */
     struct kafka_write writes[SL_SINK_PENDING_MAX]; /* write seq s at s % SL_SINK_PENDING_MAX */
@@ -623,41 +621,33 @@ static const char *fb_string(const uint8_t *table, uint16_t voff, size_t *len)
     return (const char *)sl_fb_vec_data(s);
 }
 
-/* Room for n produceva arguments. Grows (doubling) to the largest header
- * count seen, then allocates no more. */
-static void vus_reserve(struct kafka_sink *sink, size_t n)
-{
-    if (n <= sink->vus_cap)
-        return;
-    size_t cap = sink->vus_cap ? sink->vus_cap : 32;
-    while (cap < n)
-        cap *= 2;
-    sink->vus = realloc(sink->vus, cap * sizeof(*sink->vus));
-    SL_ASSERT(sink->vus);
-    sink->vus_cap = cap;
-}
-
-/* Appends the envelope's headers of root to vus from *n. */
-static void add_headers(struct kafka_sink *sink, const uint8_t *root, size_t *n)
+/* The envelope headers of the event at root as a new header list, or NULL
+ * when it has none. They go to produceva() as RD_KAFKA_VTYPE_HEADERS (which
+ * owns them once it succeeds, never when it fails), not as single
+ * RD_KAFKA_VTYPE_HEADER entries: librdkafka 2.0.2 frees the list it builds
+ * from those twice when the partitioner refuses a message (a topic known to
+ * be unauthorized, for one). One allocation per event with headers, as
+ * librdkafka would make for the single entries. */
+static rd_kafka_headers_t *event_headers(struct kafka_sink *sink, const uint8_t *root)
 {
     const uint8_t *p = sl_fb_field_ptr(root, sink->voff_headers);
     if (!p)
-        return;
+        return NULL;
     const uint8_t *vec = sl_fb_deref(p);
     uint32_t count = sl_fb_vec_len(vec);
-    vus_reserve(sink, *n + count + KAFKA_FIXED_VUS);
+    if (count == 0)
+        return NULL;
+    rd_kafka_headers_t *headers = rd_kafka_headers_new(count);
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *header = sl_fb_deref(sl_fb_vec_data(vec) + 4 * (size_t)i);
         size_t key_len, value_len;
         const char *key = fb_string(header, sink->voff_header_key, &key_len);
         const char *value = fb_string(header, sink->voff_header_value, &value_len);
-        if (!key)
-            continue; /* required by the schema; verified events have it */
-        sink->vus[(*n)++] = (rd_kafka_vu_t){
-            .vtype = RD_KAFKA_VTYPE_HEADER,
-            .u.header = {key, value, value ? (ssize_t)value_len : -1},
-        };
+        if (key) /* required by the schema; verified events have it */
+            rd_kafka_header_add(headers, key, (ssize_t)key_len, value,
+                                value ? (ssize_t)value_len : -1);
     }
+    return headers;
 }
 
 /* The message key of the event at root: the key expression's value or the
@@ -719,19 +709,14 @@ static void event_dead_letter(struct kafka_sink *sink, const char *topic, const 
                               size_t key_len, const void *value, size_t value_len,
                               bool keep_value, const char *reason)
 {
-    rd_kafka_headers_t *headers = rd_kafka_headers_new(8);
     const uint8_t *root = sl_fb_root(sink->staging);
-    size_t n = 0;
-    if (keep_value)
-        add_headers(sink, root, &n);
-    for (size_t i = 0; i < n; i++)
-        rd_kafka_header_add(headers, sink->vus[i].u.header.name, -1, sink->vus[i].u.header.val,
-                            sink->vus[i].u.header.size);
+    rd_kafka_headers_t *headers = keep_value ? event_headers(sink, root) : NULL;
     const uint8_t *ts = sl_fb_field_ptr(root, sink->voff_ts);
     int64_t ts_ms = ts ? (int64_t)sl_fb_u64(ts) / 1000 : 0;
     struct kafka_letter *letter = letter_add(sink, sink->write_seq, topic, key, key_len, value,
                                              value_len, keep_value, headers, ts_ms, reason);
-    rd_kafka_headers_destroy(headers);
+    if (headers)
+        rd_kafka_headers_destroy(headers);
     size_t id_len;
     const char *id = fb_string(root, sink->voff_id, &id_len);
     if (letter && !keep_value && id) {
@@ -778,8 +763,7 @@ static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t 
         return;
     }
     const uint8_t *ts = sl_fb_field_ptr(root, sink->voff_ts);
-    vus_reserve(sink, KAFKA_FIXED_VUS);
-    rd_kafka_vu_t *vus = sink->vus;
+    rd_kafka_vu_t vus[KAFKA_FIXED_VUS];
     vus[0] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_TOPIC, .u.cstr = topic};
     vus[1] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {(void *)key, key_len}};
     vus[2] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_VALUE,
@@ -790,10 +774,14 @@ static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t 
     vus[5] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_TIMESTAMP,
                              .u.i64 = ts ? (int64_t)sl_fb_u64(ts) / 1000 : 0};
     size_t n = 6;
-    add_headers(sink, root, &n);
-    rd_kafka_resp_err_t code = produce_vus(sink, sink->write_seq, sink->vus, n);
+    rd_kafka_headers_t *headers = event_headers(sink, root);
+    if (headers)
+        vus[n++] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_HEADERS, .u.headers = headers};
+    rd_kafka_resp_err_t code = produce_vus(sink, sink->write_seq, vus, n);
     if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
-        return;
+        return; /* librdkafka owns headers now */
+    if (headers)
+        rd_kafka_headers_destroy(headers);
     if (code == RD_KAFKA_RESP_ERR__FATAL) {
         kafka_sink_on_error(sink->rk, code, "produce", sink);
         return;
@@ -944,7 +932,6 @@ static void kafka_sink_free(struct kafka_sink *sink)
     if (sink->plan->json)
         sl_fb_json_fini(&sink->json);
     free(sink->staging);
-    free(sink->vus);
     if (sink->embedded_held)
         sl_kafka_embedded_release();
     free(sink);
