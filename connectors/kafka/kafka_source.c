@@ -579,13 +579,20 @@ static void txn_rewind(struct kafka_source *src)
 
 /* A commit point: drains, then asks the sink to commit its transaction with
  * the done offsets. Returns SL_TXN_COMMITTED (also when there was nothing
- * to commit), SL_TXN_ABORTED (rewound, unless `revoking`: the partitions
- * go) or SL_TXN_FAILED (src->fatal set; also when the drain timed out at
- * the end, `final`: nothing is committed and the next run reads it). */
+ * to commit, or when the drain timed out mid-run: at the next point),
+ * SL_TXN_ABORTED (rewound, unless `revoking`: the partitions go) or
+ * SL_TXN_FAILED (src->fatal set). A drain that timed out at the end
+ * (`final`) fails without src->fatal: nothing is committed, the sink aborts
+ * the open transaction at close and the next run reads that input; on
+ * revoke it sets src->fatal: the open transaction holds outputs of
+ * partitions about to go, which must not commit with a later one. */
 static enum sl_txn_state txn_commit(struct kafka_source *src, bool final, bool revoking)
 {
-    if (drain(src, NULL))
-        return final ? SL_TXN_FAILED : SL_TXN_COMMITTED; /* not now: at the next point */
+    if (drain(src, NULL)) {
+        if (revoking)
+            src->fatal = true;
+        return final || revoking ? SL_TXN_FAILED : SL_TXN_COMMITTED;
+    }
     rd_kafka_topic_partition_list_t *offsets = txn_offsets(src);
     if (!offsets)
         return SL_TXN_COMMITTED;

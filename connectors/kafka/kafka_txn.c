@@ -6,8 +6,9 @@
  *     ABORTED | FAILED          transaction ended and the next one began
  *   COMMITTED | ABORTED -> IDLE source, once it read the answer
  *   any -> FAILED               sink, when it cannot go on (stays FAILED)
- * A transactional API call that fails retriably is retried (at most
- * KTXN_RETRIES times); one that requires an abort aborts; a fatal one
+ * A transactional API call that fails retriably is tried again (at most
+ * KTXN_RETRIES tries; still failing, it counts as the error it gave); one
+ * that requires an abort aborts; a fatal one
  * (fenced by a newer producer with the same transactional.id) fails the
  * sink. */
 #include "kafka_txn.h"
@@ -15,7 +16,6 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 #include "core/log.h"
@@ -48,43 +48,45 @@ void sl_kafka_txn_fail(struct sl_txn *txn, const char *reason)
         answer(txn, SL_TXN_FAILED, reason);
 }
 
-/* Aborts the open transaction and begins the next. Returns NULL or the
- * (fatal) error. */
-static rd_kafka_error_t *abort_and_begin(rd_kafka_t *rk, int timeout_ms)
+enum txn_call { TXN_SEND_OFFSETS, TXN_COMMIT, TXN_ABORT };
+
+/* One transactional call, tried again while it fails retriably, at most
+ * KTXN_RETRIES tries in all. Returns NULL, or the error of the last try
+ * (a retriable one too, when every try failed). */
+static rd_kafka_error_t *call_retried(rd_kafka_t *rk, enum txn_call call, struct sl_txn *txn,
+                                      int timeout_ms)
 {
-    rd_kafka_error_t *error = NULL;
-    for (int i = 0; i < KTXN_RETRIES; i++) {
-        error = rd_kafka_abort_transaction(rk, timeout_ms);
-        if (!error || !rd_kafka_error_is_retriable(error))
-            break;
+    for (int i = 1;; i++) {
+        rd_kafka_error_t *error =
+            call == TXN_SEND_OFFSETS
+                ? rd_kafka_send_offsets_to_transaction(rk, txn->offsets, txn->group_metadata,
+                                                       timeout_ms)
+            : call == TXN_COMMIT ? rd_kafka_commit_transaction(rk, timeout_ms)
+                                 : rd_kafka_abort_transaction(rk, timeout_ms);
+        if (!error || !rd_kafka_error_is_retriable(error) || i == KTXN_RETRIES)
+            return error;
+        sl_log(SL_LOG_WARN, "kafka transaction: %s (retried)", rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
-        error = NULL;
     }
+}
+
+/* Aborts the open transaction and begins the next. Returns NULL or the
+ * error that ended it. */
+static rd_kafka_error_t *abort_and_begin(rd_kafka_t *rk, struct sl_txn *txn, int timeout_ms)
+{
+    rd_kafka_error_t *error = call_retried(rk, TXN_ABORT, txn, timeout_ms);
     return error ? error : rd_kafka_begin_transaction(rk);
 }
 
-/* send_offsets + commit, each retried while retriable. Returns NULL or the
- * error that ended it. */
+/* send_offsets (when there are any) + commit. Returns NULL or the error
+ * that ended it. */
 static rd_kafka_error_t *commit(rd_kafka_t *rk, struct sl_txn *txn, int timeout_ms)
 {
     rd_kafka_topic_partition_list_t *offsets = txn->offsets;
     rd_kafka_error_t *error = NULL;
-    for (int step = offsets && offsets->cnt ? 0 : 1; step < 2; step++) {
-        for (int i = 0; i < KTXN_RETRIES; i++) {
-            error = step == 0 ? rd_kafka_send_offsets_to_transaction(rk, offsets,
-                                                                     txn->group_metadata,
-                                                                     timeout_ms)
-                              : rd_kafka_commit_transaction(rk, timeout_ms);
-            if (!error || !rd_kafka_error_is_retriable(error))
-                break;
-            sl_log(SL_LOG_WARN, "kafka transaction: %s (retried)", rd_kafka_error_string(error));
-            rd_kafka_error_destroy(error);
-            error = NULL;
-        }
-        if (error)
-            return error;
-    }
-    return NULL;
+    if (offsets && offsets->cnt)
+        error = call_retried(rk, TXN_SEND_OFFSETS, txn, timeout_ms);
+    return error ? error : call_retried(rk, TXN_COMMIT, txn, timeout_ms);
 }
 
 int sl_kafka_txn_serve(rd_kafka_t *rk, struct sl_txn *txn, const char *doomed, int timeout_ms,
@@ -112,7 +114,7 @@ int sl_kafka_txn_serve(rd_kafka_t *rk, struct sl_txn *txn, const char *doomed, i
         snprintf(why, sizeof(why), "%s", rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
     }
-    error = abort_and_begin(rk, timeout_ms);
+    error = abort_and_begin(rk, txn, timeout_ms);
     if (!error) {
         *answered = SL_TXN_ABORTED;
         answer(txn, SL_TXN_ABORTED, why);
