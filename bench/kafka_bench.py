@@ -285,6 +285,20 @@ def steady(n, t_full, t_quarter):
     return (n - q) / (t_full - t_quarter) if t_full > t_quarter else 0
 
 
+def compare(s, k, n, sluice_times, kcat_times, what):
+    """Fills sluice's row s and kcat's row k with the whole-run ratio and the
+    steady-state figures: sluice_times (t(N), t(N/4), CPU(N), CPU(N/4)),
+    kcat_times (t(N), t(N/4))."""
+    t, q_t, cpu, q_cpu = sluice_times
+    kt, q_kt = kcat_times
+    s["ratio_vs_kcat"] = round(k["seconds"] / s["seconds"], 2)
+    s["steady_per_s"] = round(steady(n, t, q_t))
+    s["steady_events_per_cpu_s"] = round((n - n // 4) / (cpu - q_cpu)) if cpu > q_cpu else ""
+    k["steady_per_s"] = round(steady(n, kt, q_kt))
+    s["steady_ratio"] = round(s["steady_per_s"] / k["steady_per_s"], 2) if k["steady_per_s"] else ""
+    print("%s: sluice %.3f / %.3f s, kcat %.3f / %.3f s (N / N/4)" % (what, t, q_t, kt, q_kt))
+
+
 def quarter_input(kcat_input, n):
     """The first n/4 records of kcat_input, in a file of their own."""
     with open(kcat_input, "rb") as f:
@@ -307,15 +321,9 @@ def bench_sink(sluice, tmp, broker, n, seed, size, kcat_input):
     q_kwall, _ = kcat_produce(tmp, broker.bootstrap, quarter_input(kcat_input, n), "bench_kcat_q")
     k = row("sink", "kcat -P", n, size, kwall, None, kwall)
     k["kcat_cpu_s"] = round(kcpu, 2)
-    s["ratio_vs_kcat"] = round(k["seconds"] / s["seconds"], 2)
     s["ratio_wall_vs_kcat"] = round(kwall / wall, 2)
     # wall times: the job's own elapsed time is counted in 0.1 s steps
-    s["steady_per_s"] = round(steady(n, wall, q_wall))
-    s["steady_events_per_cpu_s"] = round((n - n // 4) / (cpu - q_cpu)) if cpu > q_cpu else ""
-    k["steady_per_s"] = round(steady(n, kwall, q_kwall))
-    s["steady_ratio"] = round(s["steady_per_s"] / k["steady_per_s"], 2)
-    print("sink walls: sluice %.3f / %.3f s, kcat %.3f / %.3f s (N / N/4)"
-          % (wall, q_wall, kwall, q_kwall))
+    compare(s, k, n, (wall, q_wall, cpu, q_cpu), (kwall, q_kwall), "sink walls")
     return [s, k], ends
 
 
@@ -399,13 +407,7 @@ def bench_source(sluice, tmp, broker, n, size, ends, repeat):
     q_kwall, _ = median_run(repeat, lambda: kcat_consume(tmp, broker, n // 4))
     k = row("source", "kcat -C", n, size, kwall, None, kwall)
     k["kcat_cpu_s"] = round(kcpu, 2)
-    s["ratio_vs_kcat"] = round(k["seconds"] / s["seconds"], 2)
-    s["steady_per_s"] = round(steady(n, span, q_span))
-    s["steady_events_per_cpu_s"] = round((n - n // 4) / (cpu - q_cpu)) if cpu > q_cpu else ""
-    k["steady_per_s"] = round(steady(n, kwall, q_kwall))
-    s["steady_ratio"] = round(s["steady_per_s"] / k["steady_per_s"], 2)
-    print("source spans: sluice %.3f / %.3f s, kcat %.3f / %.3f s (N / N/4)"
-          % (span, q_span, kwall, q_kwall))
+    compare(s, k, n, (span, q_span, cpu, q_cpu), (kwall, q_kwall), "source spans")
     return [s, k]
 
 

@@ -64,18 +64,25 @@ def log_text(path):
         return f.read()
 
 
-def run_job(sluice, tmp, broker, name, events, rate, during=None, extra=""):
-    """Runs the job NAME while kcat produces events at rate; `during` runs
-    on its own thread once the partitions are assigned. Returns (exit code,
-    log text)."""
+def run_job(sluice, tmp, broker, name, events, rate, fault=None, extra=""):
+    """Runs the job NAME while kcat produces events at rate; fault, when
+    given, is (delay s, control command): sent on its own thread that long
+    after the partitions are assigned. Returns (exit code, log text, the
+    command's answer or None)."""
     job, log = os.path.join(tmp, name + ".yaml"), os.path.join(tmp, name + ".log")
     write_job(job, broker.bootstrap, name, extra)
     proc = start_job(sluice, job, log)
     if not check(wait_for(lambda: "assigned 4 partitions" in log_text(log), 30),
                  "%s: partitions assigned" % name):
         stop_job(proc)
-        return None, log_text(log)
-    side = threading.Thread(target=during) if during else None
+        return None, log_text(log), None
+    answers = []
+
+    def inject():
+        time.sleep(fault[0])
+        answers.append(broker.command(fault[1]))
+
+    side = threading.Thread(target=inject) if fault else None
     if side:
         side.start()
     PacedProducer(broker.bootstrap, name + "_in").run(events, rate)
@@ -85,7 +92,7 @@ def run_job(sluice, tmp, broker, name, events, rate, during=None, extra=""):
         rc = proc.wait(timeout=90)
     except subprocess.TimeoutExpired:
         rc = stop_job(proc)
-    return rc, log_text(log)
+    return rc, log_text(log), answers[0] if answers else None
 
 
 def expected_ids(events):
@@ -105,7 +112,7 @@ CONSUMED = r"(\d+) messages consumed"
 
 def flow(sluice, tmp, broker):
     events = order_events(6000, "f")
-    rc, log = run_job(sluice, tmp, broker, "flow", events, 3000, extra=", count: 6000")
+    rc, log, _ = run_job(sluice, tmp, broker, "flow", events, 3000, extra=", count: 6000")
     out = read_topic(broker.bootstrap, "flow_out")
     commits, aborts = count_from(log, COMMITTED), count_from(log, ABORTED)
     print("flow: exit %s, %d transactions committed, %d aborted, %d messages out"
@@ -118,20 +125,14 @@ def flow(sluice, tmp, broker):
 
 def abort(sluice, tmp, broker):
     events = order_events(4000, "a")
-    answers = []
-
-    def inject():
-        time.sleep(0.8)
-        answers.append(broker.command("errors AddPartitionsToTxn 1 TOPIC_AUTHORIZATION_FAILED"))
-
-    rc, log = run_job(sluice, tmp, broker, "abort", events, 2000, during=inject,
-                      extra=", count: 4000")
+    rc, log, answer = run_job(sluice, tmp, broker, "abort", events, 2000, extra=", count: 4000",
+                              fault=(0.8, "errors AddPartitionsToTxn 1 TOPIC_AUTHORIZATION_FAILED"))
     out = read_topic(broker.bootstrap, "abort_out")
     aborts = count_from(log, ABORTED)
     consumed = count_from(log, CONSUMED)
     print("abort: exit %s, %d aborted, %d consumed, %d messages out (%d distinct)"
           % (rc, aborts, consumed, len(out), len(set(out))))
-    check(answers and answers[0].startswith("ok"), "abort: fault injected: %s" % answers)
+    check(answer and answer.startswith("ok"), "abort: fault injected: %s" % answer)
     check(rc == 0, "abort: exit 0, got %s:\n%s" % (rc, log))
     check(aborts >= 1 and "input read again from the last commit" in log,
           "abort: a transaction was aborted and the source rewound")
@@ -141,16 +142,11 @@ def abort(sluice, tmp, broker):
 
 def zombie(sluice, tmp, broker):
     events = order_events(3000, "z")
-    answers = []
-
-    def inject():
-        time.sleep(0.5)
-        answers.append(broker.command("errors EndTxn 1 PRODUCER_FENCED"))
-
     start = time.monotonic()
-    rc, log = run_job(sluice, tmp, broker, "zombie", events, 2000, during=inject)
+    rc, log, answer = run_job(sluice, tmp, broker, "zombie", events, 2000,
+                              fault=(0.5, "errors EndTxn 1 PRODUCER_FENCED"))
     print("zombie: exit %s after %.1f s" % (rc, time.monotonic() - start))
-    check(answers and answers[0].startswith("ok"), "zombie: fault injected: %s" % answers)
+    check(answer and answer.startswith("ok"), "zombie: fault injected: %s" % answer)
     check(rc == 1, "zombie: the fenced job exits 1, got %s:\n%s" % (rc, log))
     check("fenced" in log, "zombie: the job says it was fenced:\n%s" % log)
     # the successor: the same job and group, a batch run over what is there
