@@ -76,13 +76,16 @@
 #include "mock_cluster.h"
 #include "sl/connector.h"
 
+#define KSRC_LOOKUP_MS 10000         /* assign: start offsets lookups */
 #define KSRC_RECORDS 4096u           /* per partition: (offset, worker, tag) records */
 #define KSRC_PAUSE_RECORDS 3840u     /* FIFO fill that pauses the partition */
 #define KSRC_RESUME_RECORDS 2048u    /* ... and that resumes it */
 #define KSRC_POLL_MS 50              /* longest wait in rd_kafka_consumer_poll() */
 #define KSRC_PAUSED_POLL_MS 5        /* ... while some partition waits to resume */
 #define KSRC_WAIT_NS 200000          /* one nap while waiting for completions */
-#define KSRC_KICK_US 50000           /* fetch_kick(): at most one look per 50 ms */
+#define KSRC_KICK_US 50000           /* fetch_kick() on empty polls: one per 50 ms */
+#define KSRC_QUEUE_LOOK 256u         /* queue_watch() every this many messages */
+#define KSRC_QUEUE_LOW 2048u         /* ... restarts fetchers at this queue length */
 #define KSRC_HEADERS_MAX 64u         /* Kafka headers mapped into one envelope */
 #define KSRC_TOPICS_MAX 64u
 #define KSRC_BOOTSTRAP_BYTES 1024
@@ -178,6 +181,12 @@ struct kafka_source {
     bool unflushed;                    /* emitted since the last sl_source_flush() */
     bool recommit;                     /* an async commit failed: commit everything again */
     bool fatal;                        /* librdkafka reported a fatal error */
+    int64_t reset_offset;              /* auto.offset.reset as a logical offset */
+    rd_kafka_queue_t *queue;           /* the consumer queue (for its length) */
+    uint64_t queued_min;               /* queued.min.messages */
+    uint64_t queued_max_bytes;         /* queued.max.messages.kbytes, in bytes */
+    bool queue_was_full;               /* seen near the fill that stops fetching */
+    uint64_t value_bytes;              /* of the messages consumed */
     struct sl_envelope env;
     struct sl_fb_verify_opts verify_opts;
     uint8_t *staging;                  /* 8-aligned: a raw value in the prefixed form */
@@ -640,6 +649,46 @@ static void log_partitions(struct kafka_source *src, const char *what,
     sl_log(SL_LOG_INFO, "%s: %s %d partitions: %s", src->node_name, what, list->cnt, text);
 }
 
+/* Gives each assigned partition its start as a concrete offset: the
+ * group's committed offset, or where the group has none, the offset
+ * auto.offset.reset names (earliest / latest) looked up with ListOffsets.
+ * librdkafka 2.0.2 left to itself finds "no committed offset" and then waits
+ * a fixed 100 ms before it asks for the reset offset (rd_kafka_offset_reset's
+ * backoff), and a logical start offset given here waits 500 ms when the
+ * partition's leader is not joined yet; these two lookups cost what its own
+ * would. A partition whose lookup failed keeps INVALID: librdkafka's own
+ * path, with its retries. */
+static void assign_offsets(struct kafka_source *src, rd_kafka_topic_partition_list_t *partitions)
+{
+    if (src->reset_offset == RD_KAFKA_OFFSET_INVALID)
+        return; /* auto.offset.reset=error: librdkafka reports it */
+    rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(partitions);
+    rd_kafka_topic_partition_list_t *fresh = rd_kafka_topic_partition_list_new(partitions->cnt);
+    rd_kafka_resp_err_t err = rd_kafka_committed(src->rk, committed, KSRC_LOOKUP_MS);
+    for (int i = 0; !err && i < committed->cnt; i++) {
+        const rd_kafka_topic_partition_t *c = &committed->elems[i];
+        if (c->err == RD_KAFKA_RESP_ERR_NO_ERROR && c->offset >= 0)
+            partitions->elems[i].offset = c->offset;
+        else if (c->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            /* ListOffsets' timestamps -2 and -1 ask for the earliest and latest */
+            rd_kafka_topic_partition_list_add(fresh, c->topic, c->partition)->offset =
+                src->reset_offset;
+    }
+    if (!err && fresh->cnt > 0)
+        err = rd_kafka_offsets_for_times(src->rk, fresh, KSRC_LOOKUP_MS);
+    for (int i = 0; !err && i < fresh->cnt; i++) {
+        const rd_kafka_topic_partition_t *f = &fresh->elems[i];
+        if (f->err == RD_KAFKA_RESP_ERR_NO_ERROR && f->offset >= 0)
+            rd_kafka_topic_partition_list_find(partitions, f->topic, f->partition)->offset =
+                f->offset;
+    }
+    if (err)
+        sl_log(SL_LOG_WARN, "%s: start offsets: %s (librdkafka looks them up)", src->node_name,
+               rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(fresh);
+    rd_kafka_topic_partition_list_destroy(committed);
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *partitions, void *opaque)
 {
@@ -648,6 +697,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_resp_err_t rc = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_partitions(src, "assigned", partitions);
+        assign_offsets(src, partitions);
         for (int i = 0; i < partitions->cnt; i++)
             part_add(src, partitions->elems[i].topic, partitions->elems[i].partition);
         if (src->cooperative)
@@ -882,6 +932,7 @@ static bool consume(struct kafka_source *src, const rd_kafka_message_t *msg)
         src->rejected++;
     }
     src->consumed++;
+    src->value_bytes += msg->len;
     src->unflushed = true;
     part_note(part, msg->offset, worker, tag);
     part->next_offset = msg->offset + 1;
@@ -900,13 +951,11 @@ static bool consume(struct kafka_source *src, const rd_kafka_message_t *msg)
  * high watermark (as the last fetch response told it) is sought to the next
  * offset to read, which starts a new fetch version and so clears the
  * backoff. Nothing is lost or read twice: nothing past that offset was
- * handed on, and what was fetched beyond it is dropped and fetched again. */
+ * handed on, and what was fetched beyond it is dropped (rd_kafka_seek_
+ * partitions bumps the partition's version before it returns, and older
+ * messages still queued are discarded) and fetched again. */
 static void fetch_kick(struct kafka_source *src)
 {
-    uint64_t now = now_us();
-    if (now - src->kicked_us < KSRC_KICK_US)
-        return;
-    src->kicked_us = now;
     rd_kafka_topic_partition_list_t *list = NULL;
     for (uint32_t i = 0; i < src->part_count; i++) {
         struct ksrc_partition *part = &src->parts[i];
@@ -933,6 +982,27 @@ static void fetch_kick(struct kafka_source *src)
     rd_kafka_topic_partition_list_destroy(list);
 }
 
+/* Looked at every KSRC_QUEUE_LOOK messages: once the consumer queue came
+ * near the fill at which librdkafka stops fetching (the message count, or
+ * the bytes at the mean value size so far), the fetchers are restarted when
+ * the queue is down to KSRC_QUEUE_LOW, while the rest is consumed, instead
+ * of after the queue ran dry and a poll waited. A needless restart costs
+ * the refetch of at most KSRC_QUEUE_LOW messages. */
+static void queue_watch(struct kafka_source *src)
+{
+    uint64_t len = rd_kafka_queue_length(src->queue);
+    uint64_t mean = src->consumed ? src->value_bytes / src->consumed + 1 : 1;
+    uint64_t full = src->queued_max_bytes / mean;
+    if (src->queued_min < full)
+        full = src->queued_min;
+    if (len * 8 >= full * 7) {
+        src->queue_was_full = true;
+    } else if (src->queue_was_full && len <= KSRC_QUEUE_LOW) {
+        src->queue_was_full = false;
+        fetch_kick(src);
+    }
+}
+
 /* Consumes until stopped, fatal, or the end of a batch run (count,
  * until_end), committing every commit_interval. */
 static void consume_loop(struct kafka_source *src)
@@ -946,6 +1016,8 @@ static void consume_loop(struct kafka_source *src)
             rd_kafka_message_destroy(msg);
             if (!handed)
                 break;
+            if (src->consumed % KSRC_QUEUE_LOOK == 0)
+                queue_watch(src);
             if ((src->plan->until_end && all_at_end(src)) ||
                 (src->plan->count && src->consumed >= src->plan->count)) {
                 /* a batch run: everything there was, or count messages, is taken */
@@ -959,8 +1031,10 @@ static void consume_loop(struct kafka_source *src)
                 src->unflushed = false;
             }
             parts_advance(src);
-            if (timeout_ms > 0)
+            if (timeout_ms > 0 && now_us() - src->kicked_us >= KSRC_KICK_US) {
+                src->kicked_us = now_us();
                 fetch_kick(src);
+            }
         }
         if (now_us() >= next_commit) {
             parts_advance(src);
@@ -1073,6 +1147,31 @@ static int subscribe(struct kafka_source *src, char *err, size_t err_len)
     return 0;
 }
 
+/* A numeric librdkafka setting as it resolved it. */
+static uint64_t conf_number(rd_kafka_t *rk, const char *name)
+{
+    char value[32];
+    size_t len = sizeof(value);
+    SL_ASSERT(rd_kafka_conf_get(rd_kafka_conf(rk), name, value, &len) == RD_KAFKA_CONF_OK);
+    return strtoull(value, NULL, 10);
+}
+
+/* auto.offset.reset as librdkafka resolved it (the `start` option or the
+ * kafka map) as a logical offset; INVALID for "error". */
+static int64_t reset_offset(rd_kafka_t *rk)
+{
+    char value[32];
+    size_t len = sizeof(value);
+    if (rd_kafka_conf_get(rd_kafka_conf(rk), "auto.offset.reset", value, &len) !=
+        RD_KAFKA_CONF_OK)
+        return RD_KAFKA_OFFSET_INVALID;
+    if (!strcmp(value, "smallest") || !strcmp(value, "earliest") || !strcmp(value, "beginning"))
+        return RD_KAFKA_OFFSET_BEGINNING;
+    if (!strcmp(value, "largest") || !strcmp(value, "latest") || !strcmp(value, "end"))
+        return RD_KAFKA_OFFSET_END;
+    return RD_KAFKA_OFFSET_INVALID;
+}
+
 static int kafka_source_open(const struct sl_source_args *args, void **state, char *err,
                              size_t err_len)
 {
@@ -1100,12 +1199,18 @@ static int kafka_source_open(const struct sl_source_args *args, void **state, ch
         goto fail;
     }
     src->cooperative = strcmp(rd_kafka_rebalance_protocol(src->rk), "COOPERATIVE") == 0;
+    src->reset_offset = reset_offset(src->rk);
+    src->queued_min = conf_number(src->rk, "queued.min.messages");
+    src->queued_max_bytes = conf_number(src->rk, "queued.max.messages.kbytes") * 1024;
+    src->queue = rd_kafka_queue_get_consumer(src->rk);
     rd_kafka_poll_set_consumer(src->rk);
     if (subscribe(src, err, err_len))
         goto fail;
     *state = src;
     return 0;
 fail:
+    if (src->queue)
+        rd_kafka_queue_destroy(src->queue);
     if (src->rk)
         rd_kafka_destroy(src->rk);
     kafka_source_free(src);
@@ -1126,6 +1231,7 @@ static void kafka_source_close(void *state)
            " fetches restarted",
            src->node_name, src->consumed, src->rejected, src->commits, src->commit_failures,
            src->txn_aborts, src->kicks);
+    rd_kafka_queue_destroy(src->queue);
     rd_kafka_destroy(src->rk);
     kafka_source_free(src);
 }

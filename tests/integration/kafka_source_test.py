@@ -16,6 +16,9 @@ writer sluice did not write) making the raw values.
     key, timestamp (ms -> µs) and headers; envelopes that have them keep
     their own (an envelope header wins over a Kafka header of the same
     name); a value that is no FlatBuffer goes to the errors port.
+  * start: a new group with `start: latest` on a topic that already holds
+    messages takes only the ones produced after its assignment; one with the
+    default (earliest) takes them all.
   * settings: topics and pattern together, neither, a misspelt kafka.*
     setting: `sluice validate` exits 2 naming the problem.
 
@@ -30,7 +33,7 @@ import tempfile
 import time
 
 from kafka_source_util import (Broker, order_events, produce_files, produce_lines, read_output,
-                               start_job, stop_job, wait_for)
+                               start_job, stop_job, wait_for, write_job)
 
 failures = 0
 
@@ -193,6 +196,35 @@ def settings_case(sluice, tmp):
               % (settings, needle, r.returncode, r.stdout.strip()))
 
 
+def start_case(sluice, tmp, broker):
+    """Run after json_case: topic in holds its 3003 messages."""
+    fresh = order_events(200, prefix="n")
+    outs = {}
+    for start in ("latest", "earliest"):
+        out = os.path.join(tmp, "start_%s.jsonl" % start)
+        job, log = os.path.join(tmp, "start_%s.yaml" % start), os.path.join(tmp, "start.log")
+        write_job(job, broker.bootstrap, "g-start-" + start, out,
+                  extra_source=", start: %s, commit_interval: 200ms" % start)
+        proc = start_job(sluice, job, log)
+        assigned = wait_for(lambda: "assigned" in open(log).read(), 30)
+        check(assigned, "start %s: partitions assigned" % start)
+        if start == "latest":
+            time.sleep(1)  # its start offsets are looked up at the assignment
+            produce_lines(broker.bootstrap, "in",
+                          ["%s|%s" % (json.loads(e)["key"], e) for e in fresh], ["-K", "|"])
+        want = 200 if start == "latest" else 3200
+        wait_for(lambda: len(read_output(out)) >= want, 30)
+        time.sleep(0.5)
+        check(stop_job(proc) == 0, "start %s: exits 0" % start)
+        outs[start] = [e["id"] for e in read_output(out)]
+    check(sorted(outs["latest"]) == sorted(json.loads(e)["id"] for e in fresh),
+          "start latest: exactly the 200 events produced after the assignment (got %d)"
+          % len(outs["latest"]))
+    check(len(outs["earliest"]) == 3200 and len(set(outs["earliest"])) == 3200,
+          "start earliest: all 3200 valid events of the topic (got %d, %d distinct)"
+          % (len(outs["earliest"]), len(set(outs["earliest"]))))
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__, file=sys.stderr)
@@ -206,6 +238,7 @@ def main():
     try:
         json_case(sluice, tmp, broker)
         raw_case(sluice, tmp, broker, root)
+        start_case(sluice, tmp, broker)
         settings_case(sluice, tmp)
     finally:
         broker.stop()
@@ -213,7 +246,7 @@ def main():
         print("%d checks failed; files in %s" % (failures, tmp), file=sys.stderr)
         return 1
     shutil.rmtree(tmp, ignore_errors=True)
-    print("kafka source: json, raw mapping, dead letters, commits, settings ok")
+    print("kafka source: json, raw mapping, dead letters, commits, start, settings ok")
     return 0
 
 
