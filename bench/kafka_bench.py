@@ -21,7 +21,9 @@ the script checks that every partition still starts at offset 0):
           idempotent, acks=all; vs `kcat -P` producing the same keys and
           values (the same events' FlatBuffers, from `sluice gen --framing
           fb`, split with multi-byte delimiters) with acks=all, idempotence
-          and murmur2 too. Wall time is process start to exit; `produce`
+          and murmur2 too, and one header per message as the sink writes
+          (every generated event has one envelope header, `source`; kcat's
+          -H gives each message the same one). Wall time is process start to exit; `produce`
           is the job's own elapsed time (its summary line: sources started
           to sinks closed), without process start-up.
   source  kafka source (raw, count N: it ends after N messages) -> null
@@ -35,7 +37,8 @@ the script checks that every partition still starts at offset 0):
           librdkafka 2.0.2 stops fetching for 1 s whenever 100 k messages
           (queued.min.messages) or 64 MiB wait in a consumer's queue, so a
           run in which the consumer falls that far behind the fetcher
-          takes about a second longer (fetch.queue.backoff.ms, 2.2). Both with
+          takes about a second longer (fetch.queue.backoff.ms, 2.2; the
+          source restarts such fetchers, see docs/kafka.md). Both with
           fetch.wait.max.ms 10: the mock holds a Fetch response for the whole
           wait when a partition has nothing new, which would add up to
           500 ms per round trip.
@@ -74,6 +77,9 @@ PARTITIONS = 32
 TOPICS = ["bench_sluice", "bench_kcat", "bench_sluice_q", "bench_kcat_q", "e2e_out"]
 KEY_DELIM = b"\x1e#K#\x1e"
 MSG_DELIM = b"\x1d#M#\x1d\x1f"
+# every generated event carries one envelope header ("source"), which the
+# sink writes as a Kafka header: kcat -P writes one header per message too
+KCAT_HEADER = "source=web-checkout"
 SUMMARY = re.compile(r"job \S+: \d+ workers?, ([0-9.]+) s, ([0-9.]+) CPU-s")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 GROUPS = itertools.count()  # a new consumer group per source run
@@ -272,7 +278,7 @@ def kcat_produce(tmp, bootstrap, path, topic):
         kwall, kcpu, krc, kerr = timed(
             ["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", KEY_DELIM.decode(),
              "-D", MSG_DELIM.decode(), "-X", "acks=all", "-X", "enable.idempotence=true",
-             "-X", "partitioner=murmur2_random"], stdin=f,
+             "-X", "partitioner=murmur2_random", "-H", KCAT_HEADER], stdin=f,
             stderr_path=os.path.join(tmp, "kcat_p.err"))
     if krc != 0:
         raise RuntimeError("kcat -P exit %d: %s" % (krc, kerr[-1000:]))

@@ -17,8 +17,13 @@
  *   timestamp  envelope ts, µs -> ms (none: the produce time)
  *   headers    the envelope headers, in order
  *
- * Delivery: messages are produced with RD_KAFKA_MSG_F_COPY from a reusable
- * staging buffer; a full local queue is backpressure (poll, retry). A message
+ * Delivery: a raw value is converted straight into the write's value arena
+ * (value_arena.h) and produced without RD_KAFKA_MSG_F_COPY: librdkafka reads
+ * it in place until its delivery report, and the write's arena run is given
+ * back once the write is confirmed. JSON values, and every value under
+ * exactly_once (whose writes are confirmed before their delivery reports),
+ * are produced with COPY from a reusable staging buffer. A full local queue
+ * is backpressure (poll, retry). A message
  * that finally fails (after librdkafka's retries, message.timeout.ms) or that
  * cannot be produced at all (over message.max.bytes, no JSON form, no topic)
  * is produced to the dead-letter topic with the headers sluice.error.reason
@@ -62,6 +67,7 @@
 #include "kafka_txn.h"
 #include "mock_cluster.h"
 #include "sl/connector.h"
+#include "value_arena.h"
 
 #define KAFKA_WAIT_MARGIN_MS 10000   /* beyond message.timeout.ms for a delivery report */
 #define KAFKA_QUEUE_FULL_POLL_MS 10  /* one wait while the local queue is full */
@@ -156,6 +162,7 @@ struct kafka_letter {
 struct kafka_write {
     uint32_t outstanding;        /* messages and dead letters without a report */
     int64_t started_ms;          /* CLOCK_MONOTONIC */
+    struct value_run values;     /* in_place: its values; released once confirmed */
 };
 
 /* One sink instance; owned and touched by its sink thread only. */
@@ -169,7 +176,10 @@ struct kafka_sink {
     int64_t wait_ms;             /* bound on one batch's delivery: timeout + margin */
     int64_t deadline_ms;         /* of the current write() (CLOCK_MONOTONIC) */
     uint16_t voff_id, voff_key, voff_ts, voff_headers, voff_header_key, voff_header_value;
-    uint8_t *staging;            /* the current event in the raw framing */
+    bool in_place;               /* raw values produced from the arena, no COPY */
+    struct value_arena values;   /* in_place: spare chunks of the writes' runs */
+    uint8_t *staged;             /* the current event in the raw framing */
+    uint8_t *staging;            /* !in_place: where it is staged, reused */
     size_t staging_cap;          /* bytes */
     struct sl_fb_json json;      /* format json: transcoder, reused */
     char key_text[24];           /* an int key as decimal text */
@@ -583,8 +593,10 @@ static int64_t kafka_sink_completed(void *state, int timeout_ms, char *err, size
     if (sink->fatal[0])
         return sink_fatal(sink, err, err_len);
     while (sink->confirmed < sink->write_seq &&
-           sink->writes[(sink->confirmed + 1) % SL_SINK_PENDING_MAX].outstanding == 0)
-        sink->confirmed++;
+           sink->writes[(sink->confirmed + 1) % SL_SINK_PENDING_MAX].outstanding == 0) {
+        sink->confirmed++; /* every message reported: librdkafka holds no value of it */
+        value_release(&sink->values, &sink->writes[sink->confirmed % SL_SINK_PENDING_MAX].values);
+    }
     if (sink->confirmed < sink->write_seq) {
         const struct kafka_write *oldest =
             &sink->writes[(sink->confirmed + 1) % SL_SINK_PENDING_MAX];
@@ -658,7 +670,7 @@ static const void *event_key(struct kafka_sink *sink, const uint8_t *root, size_
         return fb_string(root, sink->voff_key, len);
     struct sl_expr_value value;
     *len = 0;
-    if (sl_expr_eval(sink->plan->key_expr, sink->staging, &value) != 0)
+    if (sl_expr_eval(sink->plan->key_expr, sink->staged, &value) != 0)
         return NULL;
     if (value.type == SL_EXPR_INT) {
         *len = (size_t)snprintf(sink->key_text, sizeof(sink->key_text), "%" PRId64, value.i);
@@ -675,7 +687,7 @@ static const char *event_topic(struct kafka_sink *sink, const char **why)
     if (sink->plan->topic)
         return sink->plan->topic;
     struct sl_expr_value value;
-    if (sl_expr_eval(sink->plan->topic_expr, sink->staging, &value) != 0) {
+    if (sl_expr_eval(sink->plan->topic_expr, sink->staged, &value) != 0) {
         *why = "topic_expr is absent for this event";
         return NULL;
     }
@@ -688,10 +700,17 @@ static const char *event_topic(struct kafka_sink *sink, const char **why)
     return sink->topic_text;
 }
 
-/* Copies the event (size-prefixed, len bytes) into staging in the raw
- * framing; staging grows (doubling) to the largest event, then is reused. */
+/* Copies the event (size-prefixed, len bytes) in the raw framing to
+ * sink->staged: into the current write's arena run (in_place), else into
+ * staging, which grows (doubling) to the largest event and is reused. */
 static void stage_event(struct kafka_sink *sink, const uint8_t *frame, size_t len)
 {
+    if (sink->in_place) {
+        struct kafka_write *write = &sink->writes[sink->write_seq % SL_SINK_PENDING_MAX];
+        sink->staged = value_alloc(&sink->values, &write->values, len);
+        sl_fb_prefixed_to_raw(sink->staged, frame, len);
+        return;
+    }
     if (len > sink->staging_cap) {
         size_t cap = sink->staging_cap ? sink->staging_cap : 4096;
         while (cap < len)
@@ -702,6 +721,7 @@ static void stage_event(struct kafka_sink *sink, const uint8_t *frame, size_t le
         sink->staging_cap = cap;
     }
     sl_fb_prefixed_to_raw(sink->staging, frame, len);
+    sink->staged = sink->staging;
 }
 
 /* Dead-letters the staged event without producing it (why it cannot be). */
@@ -709,7 +729,7 @@ static void event_dead_letter(struct kafka_sink *sink, const char *topic, const 
                               size_t key_len, const void *value, size_t value_len,
                               bool keep_value, const char *reason)
 {
-    const uint8_t *root = sl_fb_root(sink->staging);
+    const uint8_t *root = sl_fb_root(sink->staged);
     rd_kafka_headers_t *headers = keep_value ? event_headers(sink, root) : NULL;
     const uint8_t *ts = sl_fb_field_ptr(root, sink->voff_ts);
     int64_t ts_ms = ts ? (int64_t)sl_fb_u64(ts) / 1000 : 0;
@@ -732,10 +752,10 @@ static const void *event_value(struct kafka_sink *sink, size_t raw_len, size_t *
 {
     if (!sink->plan->json) {
         *len = raw_len;
-        return sink->staging;
+        return sink->staged;
     }
     const char *out;
-    if (sl_fb_to_json(&sink->json, sink->schemas->envelope, sink->staging, raw_len, &out, len,
+    if (sl_fb_to_json(&sink->json, sink->schemas->envelope, sink->staged, raw_len, &out, len,
                       why, why_len))
         return NULL;
     return out;
@@ -750,16 +770,16 @@ static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t 
     size_t key_len, value_len;
     SL_ASSERT(len >= 8);
     stage_event(sink, frame, len);
-    const uint8_t *root = sl_fb_root(sink->staging);
+    const uint8_t *root = sl_fb_root(sink->staged);
     const void *key = event_key(sink, root, &key_len);
     const char *topic = event_topic(sink, &reason);
     if (!topic) {
-        event_dead_letter(sink, "", key, key_len, sink->staging, len, true, reason);
+        event_dead_letter(sink, "", key, key_len, sink->staged, len, true, reason);
         return;
     }
     const void *value = event_value(sink, len, &value_len, why, sizeof(why));
     if (!value) {
-        event_dead_letter(sink, topic, key, key_len, sink->staging, len, true, why);
+        event_dead_letter(sink, topic, key, key_len, sink->staged, len, true, why);
         return;
     }
     const uint8_t *ts = sl_fb_field_ptr(root, sink->voff_ts);
@@ -768,7 +788,9 @@ static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t 
     vus[1] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {(void *)key, key_len}};
     vus[2] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_VALUE,
                              .u.mem = {(void *)value, value_len}};
-    vus[3] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_MSGFLAGS, .u.i = RD_KAFKA_MSG_F_COPY};
+    /* in_place: value is in the write's arena run, kept until the write is confirmed */
+    vus[3] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_MSGFLAGS,
+                             .u.i = sink->in_place ? 0 : RD_KAFKA_MSG_F_COPY};
     vus[4] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_OPAQUE,
                              .u.ptr = KAFKA_MSG_OPAQUE(sink->write_seq, KAFKA_MSG_EVENT)};
     vus[5] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_TIMESTAMP,
@@ -808,7 +830,7 @@ static int kafka_sink_write(void *state, struct sl_batch *batch, char *err, size
     sink->deadline_ms = now + sink->wait_ms;
     struct kafka_write *write = &sink->writes[++sink->write_seq % SL_SINK_PENDING_MAX];
     /* the runner keeps at most SL_SINK_PENDING_MAX writes unconfirmed */
-    SL_ASSERT(write->outstanding == 0);
+    SL_ASSERT(write->outstanding == 0 && write->values.head == NULL);
     write->started_ms = now;
     uint32_t count = sl_batch_entry_count(batch);
     for (uint32_t i = 0; i < count && !sink->fatal[0]; i++) {
@@ -932,6 +954,9 @@ static void kafka_sink_free(struct kafka_sink *sink)
     if (sink->plan->json)
         sl_fb_json_fini(&sink->json);
     free(sink->staging);
+    for (uint32_t i = 0; i < SL_SINK_PENDING_MAX; i++)
+        value_release(&sink->values, &sink->writes[i].values);
+    value_arena_fini(&sink->values);
     if (sink->embedded_held)
         sl_kafka_embedded_release();
     free(sink);
@@ -948,6 +973,7 @@ static int kafka_sink_open(const struct sl_sink_args *args, void **state, char *
     sink->schemas = args->schemas;
     sink->node_name = args->node_name ? args->node_name : "kafka";
     sink->txn = args->txn;
+    sink->in_place = !sink->plan->json && !sink->txn;
     resolve_envelope(sink);
     if (sink->plan->json)
         sl_fb_json_init(&sink->json, sink->schemas);

@@ -114,9 +114,7 @@ int sl_cmd_run(int argc, char **argv)
     bool tty = isatty(STDERR_FILENO);
     uint64_t last = 0;
     double last_t = 0;
-    while (atomic_load(&run.sinks_done) < run.sink_count) {
-        struct timespec ts = {0, 100 * 1000000};
-        nanosleep(&ts, NULL);
+    while (!sl_run_wait_sinks(&run, 100)) {
         double elapsed = (double)(sl_now_ns() - start) / 1e9;
         if (tty && elapsed - last_t >= 0.5)
             print_status(&run, elapsed, &last, &last_t);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "core/assert.h"
 #include "core/log.h"
@@ -72,6 +73,7 @@ int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_co
                   char *err, size_t err_len)
 {
     memset(run, 0, sizeof(*run));
+    SL_ASSERT(sem_init(&run->sink_closed, 0, 0) == 0);
     run->job = job;
     run->txn.job_name = job->name;
     run->config = *config;
@@ -146,6 +148,23 @@ fail:
     return -EAGAIN;
 }
 
+bool sl_run_wait_sinks(struct sl_run *run, uint32_t timeout_ms)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline); /* sem_timedwait's clock */
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (deadline.tv_nsec >= 1000000000) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000;
+    }
+    while (atomic_load(&run->sinks_done) < run->sink_count) {
+        if (sem_timedwait(&run->sink_closed, &deadline) != 0 && errno == ETIMEDOUT)
+            break; /* EINTR (a signal): wait on */
+    }
+    return atomic_load(&run->sinks_done) == run->sink_count;
+}
+
 int sl_run_join(struct sl_run *run)
 {
     for (uint32_t s = 0; s < run->source_count; s++)
@@ -159,6 +178,7 @@ int sl_run_join(struct sl_run *run)
 
 void sl_run_destroy(struct sl_run *run)
 {
+    sem_destroy(&run->sink_closed);
     for (uint32_t s = 0; s < run->source_count; s++) {
         struct sl_source_runner *source = &run->sources[s];
         if (source->destroy_fn)

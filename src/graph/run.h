@@ -36,6 +36,7 @@
 #define SL_GRAPH_RUN_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -184,6 +185,7 @@ struct sl_run {
     _Atomic int failed;         /* first runtime error (-errno), 0 if none */
     _Atomic bool stopping;
     _Atomic uint32_t sinks_done; /* sink threads that have closed */
+    sem_t sink_closed;          /* posted by each sink thread after sinks_done++ */
     struct sl_txn txn;          /* exactly_once: source <-> sink handshake (sl/connector.h) */
 };
 
@@ -193,6 +195,8 @@ void sl_run_config_default(struct sl_run_config *config);
  * instances. Returns 0 or -errno with err. */
 int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_config *config,
                   char *err, size_t err_len);
+/* Waits up to timeout_ms for every sink thread to close; true when all have. */
+bool sl_run_wait_sinks(struct sl_run *run, uint32_t timeout_ms);
 /* Starts every thread. */
 int sl_run_start(struct sl_run *run, char *err, size_t err_len);
 /* Asks sources to end their streams (drain). Async-signal-safe. */

@@ -157,5 +157,6 @@ void *sl_sink_main(void *arg)
     if (loop.healthy && loop.type->close(sink->state, err, sizeof(err)))
         loop_fail(&loop, err);
     atomic_fetch_add(&run->sinks_done, 1);
+    sem_post(&run->sink_closed); /* wakes sl_run_wait_sinks() */
     return NULL;
 }

@@ -108,7 +108,11 @@ def main():
         write_job(job1, broker.bootstrap, "gk", out1, extra_source=extra, kafka=kafka)
         write_job(job2, broker.bootstrap, "gk", out2, extra_source=extra, kafka=kafka)
         events = order_events(count)
-        proc = start_job(sluice, job1, os.path.join(tmp, "run1.log"))
+        log1 = os.path.join(tmp, "run1.log")
+        proc = start_job(sluice, job1, log1)
+        # produce once the job is assigned, so that it consumes while the producer goes on
+        # (a backlog from the group join would be read in one burst, before any commit)
+        check(wait_for(lambda: "assigned" in open(log1).read(), 30), "run 1 was assigned")
         producer = PacedProducer(broker.bootstrap, "in")
         feeder = threading.Thread(target=producer.run, args=(events, count // 6))
         feeder.start()
