@@ -784,7 +784,11 @@ static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t 
     }
     const uint8_t *ts = sl_fb_field_ptr(root, sink->voff_ts);
     rd_kafka_vu_t vus[KAFKA_FIXED_VUS];
-    vus[0] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_TOPIC, .u.cstr = topic};
+    /* the fixed topic's handle spares produceva() a topic lookup under librdkafka's
+     * write lock per message */
+    vus[0] = sink->rkt && topic == sink->plan->topic
+                 ? (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_RKT, .u.rkt = sink->rkt}
+                 : (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_TOPIC, .u.cstr = topic};
     vus[1] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {(void *)key, key_len}};
     vus[2] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_VALUE,
                              .u.mem = {(void *)value, value_len}};
