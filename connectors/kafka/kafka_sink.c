@@ -33,6 +33,14 @@
  * sluice.error.event_id. When a dead letter fails
  * too, write() fails: nothing is dropped silently.
  *
+ * Errors port: when the job reads this node's errors port (`input:
+ * k.errors` on a sink; sl/connector.h), dead letters go there instead of
+ * to the dead-letter topic: each is the whole event (never cut, whatever
+ * its size) with the headers sluice.error.node, sluice.error.reason and
+ * sluice.error.topic. A write with dead letters is confirmed once the
+ * reading sink has written them; letters wait in order while the port's
+ * batches are all in flight.
+ *
  * Exactly-once (`exactly_once: true` on the job; kafka_txn.h): the producer
  * is transactional (transactional.id: the `transactional_id` setting, by
  * default "<job>.<node>"); a transaction is open from open() on. A write
@@ -63,6 +71,7 @@
 #include "core/log.h"
 #include "expr/expr.h"
 #include "fb/fb.h"
+#include "graph/envelope.h"
 #include "kafka_conf.h"
 #include "kafka_txn.h"
 #include "mock_cluster.h"
@@ -118,7 +127,9 @@ static const struct sl_option kafka_sink_options[] = {
      "(message.timeout.ms)"},
     {"dead_letter_topic", SL_OPT_STRING, NULL, false, NULL,
      "topic for messages that cannot be delivered, with headers sluice.error.reason and "
-     "sluice.error.topic; default: <topic>.dlq (with topic_expr: the message's topic + .dlq)"},
+     "sluice.error.topic; default: <topic>.dlq (with topic_expr: the message's topic + .dlq). "
+     "Unused when a sink reads this node's errors port (input: NODE.errors): the whole events "
+     "go there, with sluice.error.node/reason/topic headers"},
     {"transactional_id", SL_OPT_STRING, NULL, false, NULL,
      "exactly_once: the producer's transactional.id, stable across restarts and distinct per "
      "process of a scaled-out job (e.g. orders-${INSTANCE}); default: <job>.<node>"},
@@ -155,6 +166,7 @@ struct kafka_letter {
     char *event_id;              /* the event's id when value and headers are left out */
     int64_t ts_ms;               /* 0: produce time */
     uint64_t seq;                /* the write it belongs to */
+    bool value_json;             /* errors port: value is the event as JSON, else raw */
     char reason[KAFKA_REASON_BYTES];
 };
 
@@ -179,6 +191,7 @@ struct kafka_sink {
     bool in_place;               /* raw values produced from the arena, no COPY */
     struct value_arena values;   /* in_place: spare chunks of the writes' runs */
     uint8_t *staged;             /* the current event in the raw framing */
+    size_t staged_len;           /* bytes */
     uint8_t *staging;            /* !in_place: where it is staged, reused */
     size_t staging_cap;          /* bytes */
     struct sl_fb_json json;      /* format json: transcoder, reused */
@@ -196,6 +209,15 @@ struct kafka_sink {
     uint64_t delivered;          /* events delivered to their topic */
     uint64_t dead_lettered;      /* dead letters delivered */
     struct sl_log_limit log_limit;
+    /* errors port (NULL: dead letters go to the dead-letter topic) */
+    struct sl_sink_errors *errors;
+    struct sl_envelope env;      /* dead letters: the event with error headers added */
+    struct sl_fbb letter_builder;
+    uint8_t *letter_staging;     /* a raw value in the prefixed form */
+    size_t letter_staging_cap;
+    struct sl_batch *errors_batch; /* being filled, or NULL */
+    uint64_t *forwarded;         /* FIFO of the write seq of each letter pushed */
+    uint32_t forwarded_head, forwarded_count, forwarded_cap;
 };
 
 static int64_t now_ms(void)
@@ -383,7 +405,7 @@ static struct kafka_letter *letter_add(struct kafka_sink *sink, uint64_t seq, co
                        const char *reason)
 {
     const char *dead_letter = sink->plan->dead_letter_topic;
-    if (!dead_letter && topic[0] == '\0') {
+    if (!sink->errors && !dead_letter && topic[0] == '\0') {
         snprintf(sink->fatal, sizeof(sink->fatal),
                  "an event has no topic (%s) and no dead_letter_topic is set", reason);
         return NULL;
@@ -405,7 +427,11 @@ static struct kafka_letter *letter_add(struct kafka_sink *sink, uint64_t seq, co
         .ts_ms = ts_ms,
         .seq = seq,
     };
-    if (dead_letter)
+    if (sink->errors) /* outstanding until the reading sink wrote it */
+        sink->writes[seq % SL_SINK_PENDING_MAX].outstanding++;
+    if (sink->errors)
+        letter->dead_letter_topic = strdup("");
+    else if (dead_letter)
         letter->dead_letter_topic = strdup(dead_letter);
     else
         SL_ASSERT(asprintf(&letter->dead_letter_topic, "%s.dlq", topic) >= 0);
@@ -447,12 +473,15 @@ static void kafka_sink_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg
         return;
     }
     rd_kafka_headers_t *headers = NULL;
-    if (rd_kafka_message_headers(msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        headers = NULL;
+    if (sink->errors || rd_kafka_message_headers(msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        headers = NULL; /* errors port: the event carries its own */
     rd_kafka_timestamp_type_t ts_type;
     int64_t ts_ms = rd_kafka_message_timestamp(msg, &ts_type);
-    letter_add(sink, seq, topic, msg->key, msg->key_len, msg->payload, msg->len, true, headers,
-               ts_ms > 0 ? ts_ms : 0, rd_kafka_err2str(msg->err));
+    struct kafka_letter *letter =
+        letter_add(sink, seq, topic, msg->key, msg->key_len, msg->payload, msg->len, true,
+                   headers, ts_ms > 0 ? ts_ms : 0, rd_kafka_err2str(msg->err));
+    if (letter)
+        letter->value_json = sink->plan->json;
 }
 
 /* error_cb: a fatal error (idempotence broken) stops the sink; others are
@@ -530,8 +559,12 @@ static int letter_produce(struct kafka_sink *sink, struct kafka_letter *letter, 
 /* Produces every queued dead letter (also those that failing deliveries
  * queue meanwhile); each extends the deadline by a delivery timeout.
  * Returns 0 or -EIO with err. */
+static int letters_forward(struct kafka_sink *sink, char *err, size_t err_len);
+
 static int letters_produce(struct kafka_sink *sink, char *err, size_t err_len)
 {
+    if (sink->errors)
+        return letters_forward(sink, err, err_len);
     int rc = 0;
     while (sink->letter_count) {
         /* taken out first: a full queue polls, and a failed delivery then
@@ -553,6 +586,121 @@ static int letters_produce(struct kafka_sink *sink, char *err, size_t err_len)
         free(letters);
     }
     return rc;
+}
+
+/* ---- the errors port ---- */
+
+/* The letter's event (size-prefixed) with the error headers added, in
+ * letter_builder; NULL with err when its value is no event. */
+static const uint8_t *letter_event(struct kafka_sink *sink, const struct kafka_letter *letter,
+                                   size_t *len, char *err, size_t err_len)
+{
+    const uint8_t *frame;
+    if (letter->value_json) {
+        if (sl_fb_json_to_fb(&sink->json, sink->schemas->envelope, letter->value,
+                             letter->value_len, true, &frame, len, err, err_len))
+            return NULL;
+    } else {
+        if (letter->value_len < 8) {
+            snprintf(err, err_len, "value of %zu bytes is no event", letter->value_len);
+            return NULL;
+        }
+        if (letter->value_len + 8 > sink->letter_staging_cap) {
+            free(sink->letter_staging);
+            sink->letter_staging_cap = 2 * (letter->value_len + 8);
+            sink->letter_staging = aligned_alloc(SL_BATCH_ALIGN, sink->letter_staging_cap);
+            SL_ASSERT(sink->letter_staging);
+        }
+        *len = sl_fb_raw_to_prefixed(sink->letter_staging, letter->value, letter->value_len);
+        frame = sink->letter_staging;
+    }
+    struct sl_event ev;
+    sl_envelope_event(&sink->env, frame, (uint32_t)*len, 0, 0, &ev);
+    const char *keys[] = {"sluice.error.node", "sluice.error.reason", "sluice.error.topic"};
+    const char *values[] = {sink->node_name, letter->reason, letter->topic};
+    struct sl_envelope_change change = {.header_keys = keys, .header_values = values,
+                                        .header_count = 3};
+    return sl_envelope_copy(&sink->env, &sink->letter_builder, &ev, &change, len);
+}
+
+static void errors_push(struct kafka_sink *sink)
+{
+    if (sink->errors_batch && sl_batch_event_count(sink->errors_batch) > 0) {
+        sl_sink_errors_push(sink->errors, sink->errors_batch);
+        sink->errors_batch = NULL;
+    }
+}
+
+/* Records that a letter of write seq was pushed (FIFO, in push order). */
+static void forwarded_add(struct kafka_sink *sink, uint64_t seq)
+{
+    if (sink->forwarded_count == sink->forwarded_cap) {
+        uint32_t cap = sink->forwarded_cap ? 2 * sink->forwarded_cap : 64;
+        uint64_t *fifo = malloc(cap * sizeof(*fifo));
+        SL_ASSERT(fifo);
+        for (uint32_t i = 0; i < sink->forwarded_count; i++)
+            fifo[i] = sink->forwarded[(sink->forwarded_head + i) % sink->forwarded_cap];
+        free(sink->forwarded);
+        sink->forwarded = fifo;
+        sink->forwarded_head = 0;
+        sink->forwarded_cap = cap;
+    }
+    sink->forwarded[(sink->forwarded_head + sink->forwarded_count++) % sink->forwarded_cap] = seq;
+}
+
+/* Pushes the queued letters, in order, as far as the port's batches allow
+ * (the rest wait for the next call). Returns 0 or -EIO with err. */
+static int letters_forward(struct kafka_sink *sink, char *err, size_t err_len)
+{
+    uint32_t done = 0;
+    int rc = 0;
+    for (; done < sink->letter_count; done++) {
+        struct kafka_letter *letter = &sink->letters[done];
+        char why[KAFKA_REASON_BYTES];
+        size_t len;
+        const uint8_t *frame = letter_event(sink, letter, &len, why, sizeof(why));
+        if (!frame) {
+            snprintf(err, err_len, "kafka sink %s: dead letter for topic %s: %s",
+                     sink->node_name, letter->topic, why);
+            rc = -EIO;
+            break;
+        }
+        if (!sink->errors_batch && !(sink->errors_batch = sl_sink_errors_batch(sink->errors)))
+            break;
+        if (sl_batch_append(sink->errors_batch, frame, (uint32_t)len, 0, 0) != 0) {
+            errors_push(sink);
+            if (!(sink->errors_batch = sl_sink_errors_batch(sink->errors)))
+                break;
+            /* events are capped below the batch size at the sources */
+            SL_ASSERT(sl_batch_append(sink->errors_batch, frame, (uint32_t)len, 0, 0) == 0);
+        }
+        forwarded_add(sink, letter->seq);
+        sl_log_limited(&sink->log_limit, SL_LOG_WARN, "%s: event for topic %s sent to its "
+                       "errors port: %s", sink->node_name, letter->topic, letter->reason);
+        letter_free(letter);
+    }
+    if (done > 0 && done < sink->letter_count)
+        memmove(sink->letters, sink->letters + done,
+                (sink->letter_count - done) * sizeof(*sink->letters));
+    sink->letter_count -= done;
+    errors_push(sink);
+    return rc;
+}
+
+/* Counts the letters the reading sink has written as delivered. */
+static void errors_advance(struct kafka_sink *sink)
+{
+    bool failed;
+    uint64_t written = sl_sink_errors_written(sink->errors, &failed);
+    while (sink->forwarded_count > 0 && sink->dead_lettered < written) {
+        uint64_t seq = sink->forwarded[sink->forwarded_head];
+        sink->forwarded_head = (sink->forwarded_head + 1) % sink->forwarded_cap;
+        sink->forwarded_count--;
+        sink->writes[seq % SL_SINK_PENDING_MAX].outstanding--;
+        sink->dead_lettered++;
+    }
+    if (failed && !sink->fatal[0])
+        snprintf(sink->fatal, sizeof(sink->fatal), "the sink reading its errors port failed");
 }
 
 /* The sink's fatal state as write()'s or completed()'s error. */
@@ -590,6 +738,8 @@ static int64_t kafka_sink_completed(void *state, int timeout_ms, char *err, size
     int rc = letters_produce(sink, err, err_len);
     if (rc)
         return rc;
+    if (sink->errors)
+        errors_advance(sink);
     if (sink->fatal[0])
         return sink_fatal(sink, err, err_len);
     while (sink->confirmed < sink->write_seq &&
@@ -708,7 +858,7 @@ static void stage_event(struct kafka_sink *sink, const uint8_t *frame, size_t le
     if (sink->in_place) {
         struct kafka_write *write = &sink->writes[sink->write_seq % SL_SINK_PENDING_MAX];
         sink->staged = value_alloc(&sink->values, &write->values, len);
-        sl_fb_prefixed_to_raw(sink->staged, frame, len);
+        sink->staged_len = sl_fb_prefixed_to_raw(sink->staged, frame, len);
         return;
     }
     if (len > sink->staging_cap) {
@@ -720,7 +870,7 @@ static void stage_event(struct kafka_sink *sink, const uint8_t *frame, size_t le
         SL_ASSERT(sink->staging);
         sink->staging_cap = cap;
     }
-    sl_fb_prefixed_to_raw(sink->staging, frame, len);
+    sink->staged_len = sl_fb_prefixed_to_raw(sink->staging, frame, len);
     sink->staged = sink->staging;
 }
 
@@ -730,7 +880,12 @@ static void event_dead_letter(struct kafka_sink *sink, const char *topic, const 
                               bool keep_value, const char *reason)
 {
     const uint8_t *root = sl_fb_root(sink->staged);
-    rd_kafka_headers_t *headers = keep_value ? event_headers(sink, root) : NULL;
+    if (sink->errors) { /* the whole event goes to the errors port, whatever its size */
+        value = sink->staged;
+        value_len = sink->staged_len;
+        keep_value = true;
+    }
+    rd_kafka_headers_t *headers = keep_value && !sink->errors ? event_headers(sink, root) : NULL;
     const uint8_t *ts = sl_fb_field_ptr(root, sink->voff_ts);
     int64_t ts_ms = ts ? (int64_t)sl_fb_u64(ts) / 1000 : 0;
     struct kafka_letter *letter = letter_add(sink, sink->write_seq, topic, key, key_len, value,
@@ -961,6 +1116,11 @@ static void kafka_sink_free(struct kafka_sink *sink)
     for (uint32_t i = 0; i < SL_SINK_PENDING_MAX; i++)
         value_release(&sink->values, &sink->writes[i].values);
     value_arena_fini(&sink->values);
+    if (sink->errors) {
+        sl_fbb_fini(&sink->letter_builder);
+        free(sink->letter_staging);
+        free(sink->forwarded);
+    }
     if (sink->embedded_held)
         sl_kafka_embedded_release();
     free(sink);
@@ -978,6 +1138,11 @@ static int kafka_sink_open(const struct sl_sink_args *args, void **state, char *
     sink->node_name = args->node_name ? args->node_name : "kafka";
     sink->txn = args->txn;
     sink->in_place = !sink->plan->json && !sink->txn;
+    sink->errors = args->errors;
+    if (sink->errors) {
+        sl_envelope_init(&sink->env, sink->schemas);
+        sl_fbb_init(&sink->letter_builder, 4096);
+    }
     resolve_envelope(sink);
     if (sink->plan->json)
         sl_fb_json_init(&sink->json, sink->schemas);
@@ -1020,6 +1185,29 @@ fail:
     return -EINVAL;
 }
 
+/* close(): the letters that deliveries failing in the last flush made, sent
+ * to the errors port and written. Returns 0 or -errno with err. */
+static int errors_drain(struct kafka_sink *sink, char *err, size_t err_len)
+{
+    int64_t deadline = now_ms() + KAFKA_CLOSE_TIMEOUT_MS;
+    while (sink->letter_count > 0 || sink->forwarded_count > 0) {
+        int rc = letters_forward(sink, err, err_len);
+        if (rc)
+            return rc;
+        errors_advance(sink);
+        if (sink->fatal[0])
+            return sink_fatal(sink, err, err_len);
+        if (now_ms() > deadline) {
+            snprintf(err, err_len, "kafka sink %s: %u dead letters not written by its errors "
+                     "port's sink after %d ms", sink->node_name,
+                     sink->letter_count + sink->forwarded_count, KAFKA_CLOSE_TIMEOUT_MS);
+            return -ETIMEDOUT;
+        }
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    return 0;
+}
+
 /* The runner saw every write confirmed (or the sink failed); flush covers
  * what a failed sink left queued. */
 static int kafka_sink_close(void *state, char *err, size_t err_len)
@@ -1048,6 +1236,8 @@ static int kafka_sink_close(void *state, char *err, size_t err_len)
                  sink->node_name, left, KAFKA_CLOSE_TIMEOUT_MS);
         rc = -ETIMEDOUT;
     }
+    if (sink->errors && rc == 0)
+        rc = errors_drain(sink, err, err_len);
     sl_log(SL_LOG_INFO, "%s: %" PRIu64 " messages delivered, %" PRIu64 " dead-lettered",
            sink->node_name, sink->delivered, sink->dead_lettered);
     if (sink->rkt)
@@ -1067,4 +1257,5 @@ const struct sl_sink_type sl_sink_kafka = {
     .write = kafka_sink_write,
     .close = kafka_sink_close,
     .completed = kafka_sink_completed,
+    .errors_port = true,
 };

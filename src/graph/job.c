@@ -265,12 +265,15 @@ static int resolve_input(struct sl_job *job, struct sl_job_node *node, struct sl
         struct sl_job_node *up = &job->nodes[i];
         if (strlen(up->name) != name_len || memcmp(up->name, text, name_len) != 0)
             continue;
-        if (up->kind == SL_NODE_SINK) {
-            sl_diag_add(diags, item->line, item->col, "sinks have no outputs",
+        const char *port = dot ? dot + 1 : "out";
+        if (up->kind == SL_NODE_SINK &&
+            !(up->sink && up->sink->errors_port && strcmp(port, "errors") == 0)) {
+            sl_diag_add(diags, item->line, item->col,
+                        "sinks have no outputs (a kafka sink's errors port feeds one sink: "
+                        "input: NODE.errors)",
                         "input '%s' is a sink", text);
             return -EINVAL;
         }
-        const char *port = dot ? dot + 1 : "out";
         for (uint32_t p = 0; p < up->port_count; p++) {
             if (strcmp(up->ports[p], port) != 0)
                 continue;
@@ -432,6 +435,43 @@ static int check_exactly_once(struct sl_job *job, struct sl_diags *diags)
     return rc;
 }
 
+/* A sink's errors port (sl/connector.h) is read by one sink, which reads
+ * nothing else and confirms on write (it is fed by the other sink's thread,
+ * which waits for nothing but that write). (exactly_once allows no sink
+ * besides the kafka one: its dead letters stay in the transaction.) */
+static int check_sink_errors(struct sl_job *job, struct sl_diags *diags)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < job->node_count; i++) {
+        struct sl_job_node *node = &job->nodes[i];
+        for (uint32_t e = 0; e < node->input_count; e++) {
+            const struct sl_job_input *in = &node->inputs[e];
+            struct sl_job_node *up = &job->nodes[in->node];
+            if (up->kind != SL_NODE_SINK)
+                continue;
+            const char *why = NULL;
+            if (node->kind != SL_NODE_SINK)
+                why = "only a sink reads a sink's errors port";
+            else if (node->input_count != 1)
+                why = "a sink that reads an errors port reads nothing else";
+            else if (node->sink && node->sink->completed)
+                why = "a sink that confirms later (kafka) cannot read an errors port: use the "
+                      "kafka sink's dead_letter_topic";
+            for (uint32_t j = 0; !why && j < i; j++)
+                for (uint32_t f = 0; f < job->nodes[j].input_count; f++)
+                    if (job->nodes[j].inputs[f].node == in->node &&
+                        job->nodes[j].inputs[f].port == in->port)
+                        why = "one sink only reads a sink's errors port";
+            if (why) {
+                sl_diag_add(diags, in->line, in->col, NULL, "input '%s.errors': %s", up->name,
+                            why);
+                rc = -EINVAL;
+            }
+        }
+    }
+    return rc;
+}
+
 static int job_check(struct sl_job *job, int rc, const char *const *sets, unsigned set_count,
                      struct sl_diags *diags);
 
@@ -469,6 +509,8 @@ static int job_check(struct sl_job *job, int rc, const char *const *sets, unsign
     rc |= check_outputs_read(job, diags);
     if (!rc)
         rc |= check_exactly_once(job, diags);
+    if (!rc)
+        rc |= check_sink_errors(job, diags);
     if (rc)
         goto fail;
     return 0;

@@ -69,6 +69,56 @@ static int create_rings(struct sl_run *run, char *err, size_t err_len)
     return 0;
 }
 
+/* The channel of each sink's errors port that another sink reads (job.c
+ * lets one sink read it, with no other input). Its pool is made on the
+ * writing sink's thread (sink_runner.c). */
+static int create_errors_ports(struct sl_run *run, char *err, size_t err_len)
+{
+    const struct sl_job *job = run->job;
+    for (uint32_t k = 0; k < run->sink_count; k++) {
+        struct sl_sink_runner *reader = &run->sinks[k];
+        const struct sl_job_node *node = &job->nodes[reader->node];
+        if (node->input_count != 1 || job->nodes[node->inputs[0].node].kind != SL_NODE_SINK)
+            continue;
+        struct sl_sink_runner *writer = NULL;
+        for (uint32_t j = 0; j < run->sink_count; j++)
+            if (run->sinks[j].node == node->inputs[0].node)
+                writer = &run->sinks[j];
+        SL_ASSERT(writer && node->inputs[0].port == SL_PORT_ERRORS);
+        struct sl_sink_errors *errors = calloc(1, sizeof(*errors));
+        SL_ASSERT(errors);
+        errors->limits = (struct sl_batch_limits){.events_max = run->config.batch_events,
+                                                  .arena_bytes_max = run->config.batch_bytes};
+        writer->errors_out = reader->errors_in = errors;
+        if (sl_ring_create(SL_SINK_ERRORS_BATCHES, &errors->ring)) {
+            snprintf(err, err_len, "out of memory for the errors port of %s",
+                     job->nodes[writer->node].name);
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+struct sl_batch *sl_sink_errors_batch(struct sl_sink_errors *errors)
+{
+    struct sl_batch *batch;
+    return sl_pool_get(errors->pool, &batch) == 0 ? batch : NULL;
+}
+
+void sl_sink_errors_push(struct sl_sink_errors *errors, struct sl_batch *batch)
+{
+    errors->pushed += sl_batch_event_count(batch);
+    /* the ring has a slot for every batch of the pool */
+    SL_ASSERT(sl_ring_push(errors->ring, batch) == 0);
+}
+
+uint64_t sl_sink_errors_written(struct sl_sink_errors *errors, bool *failed)
+{
+    /* acquire: pair with the reading sink's release stores (sink_runner.c) */
+    *failed = atomic_load_explicit(&errors->failed, memory_order_acquire);
+    return atomic_load_explicit(&errors->written, memory_order_acquire);
+}
+
 int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_config *config,
                   char *err, size_t err_len)
 {
@@ -99,6 +149,8 @@ int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_co
         }
     }
     int rc = create_rings(run, err, err_len);
+    if (!rc)
+        rc = create_errors_ports(run, err, err_len);
     for (uint32_t w = 0; !rc && w < job->workers; w++)
         rc = sl_worker_init(&run->workers[w], run, w, err, err_len);
     for (uint32_t s = 0; !rc && s < run->source_count; s++)
@@ -178,6 +230,15 @@ int sl_run_join(struct sl_run *run)
 
 void sl_run_destroy(struct sl_run *run)
 {
+    for (uint32_t k = 0; k < run->sink_count; k++) {
+        struct sl_sink_errors *errors = run->sinks[k].errors_out;
+        if (!errors)
+            continue;
+        sl_pool_destroy(errors->pool); /* every thread is done: no batch is in use */
+        if (errors->ring)
+            sl_ring_destroy(errors->ring);
+        free(errors);
+    }
     sem_destroy(&run->sink_closed);
     for (uint32_t s = 0; s < run->source_count; s++) {
         struct sl_source_runner *source = &run->sources[s];
@@ -206,5 +267,14 @@ void sl_run_node_counts(const struct sl_run *run, uint32_t node, uint64_t *in, u
         *in += atomic_load_explicit(&c->in, memory_order_relaxed);
         *out += atomic_load_explicit(&c->out, memory_order_relaxed);
         *errors += atomic_load_explicit(&c->errors, memory_order_relaxed);
+    }
+    for (uint32_t k = 0; k < run->sink_count; k++) {
+        if (run->sinks[k].node == node && run->sinks[k].errors_in) {
+            /* fed by another sink's errors port, not by the workers */
+            uint64_t n = atomic_load_explicit(&run->sinks[k].errors_in->written,
+                                              memory_order_relaxed);
+            *in += n;
+            *out += n;
+        }
     }
 }

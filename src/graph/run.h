@@ -131,10 +131,30 @@ struct sl_worker {
     uint32_t pending_head, pending_count;
 };
 
+/* A sink's errors port read by another sink (sl/connector.h): batches of
+ * dead letters go from the writing sink's thread (the pool's owner) to the
+ * reading sink's thread (its only returner) through ring, which has a slot
+ * for every batch of the pool, so a push never fails. The last batch holds
+ * an end-of-stream record, pushed by the writing sink's runner after its
+ * close(). */
+#define SL_SINK_ERRORS_BATCHES 8u
+struct sl_sink_errors {
+    struct sl_ring *ring;
+    struct sl_pool *pool;       /* created on the writing sink's thread */
+    struct sl_batch_limits limits;
+    /* events of the port written by the reading sink: release store there
+     * after write(), acquire load by the writing sink */
+    _Atomic uint64_t written;
+    _Atomic bool failed;        /* the reading sink failed (release / acquire) */
+    uint64_t pushed;            /* writing sink's thread only */
+};
+
 struct sl_sink_runner {
     struct sl_run *run;
     uint32_t node;
     uint32_t index;             /* returner index into every worker's sink pool */
+    struct sl_sink_errors *errors_out; /* this sink's errors port, when a sink reads it */
+    struct sl_sink_errors *errors_in;  /* the errors port this sink reads, or NULL */
     pthread_t thread;
     void *state;
     _Atomic uint64_t events, batches;

@@ -14,6 +14,13 @@
  * SL_SINK_PENDING_MAX (worker, tag, writes) entries, published in order once
  * completed() covers their write; while the rings are idle the thread
  * serves completed() instead of napping.
+ *
+ * Errors ports (run.h, sl/connector.h): a sink whose errors port another
+ * sink reads makes the port's batch pool on its thread before open() and,
+ * after close() (or a failure), pushes the end-of-stream batch. The reading
+ * sink takes the port's batches besides its workers' rings, writes them,
+ * and publishes how many of their events are written; its run ends with
+ * the workers' and the port's ends of stream.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -83,6 +90,44 @@ static void loop_confirm(struct sink_loop *loop, int timeout_ms)
     }
 }
 
+/* A batch of dead letters from the errors port this sink reads: written,
+ * then their count published to the writing sink (or the failure). Returns
+ * whether it was the port's end of stream. */
+static bool loop_errors_batch(struct sink_loop *loop, struct sl_sink_errors *errors,
+                              struct sl_batch *batch)
+{
+    char err[256] = "";
+    uint32_t events = sl_batch_event_count(batch);
+    if (loop->healthy && events && loop->type->write(loop->sink->state, batch, err, sizeof(err)))
+        loop_fail(loop, err);
+    if (loop->healthy) {
+        /* release: the write above happened before; pairs with the acquire
+         * load in sl_sink_errors_written() */
+        atomic_fetch_add_explicit(&errors->written, events, memory_order_release);
+    } else {
+        atomic_store_explicit(&errors->failed, true, memory_order_release);
+    }
+    /* relaxed: statistics */
+    atomic_fetch_add_explicit(&loop->sink->events, events, memory_order_relaxed);
+    atomic_fetch_add_explicit(&loop->sink->batches, 1, memory_order_relaxed);
+    bool end = batch_is_end(batch);
+    sl_pool_return(batch, 0); /* this thread is the port pool's only returner */
+    return end;
+}
+
+/* Pushes the end of stream of this sink's errors port: its reader ends once
+ * it has every batch of the port. Waits for a free batch (the reader keeps
+ * returning them, failed or not). */
+static void errors_end(struct sl_sink_errors *errors)
+{
+    struct sl_batch *batch;
+    struct sl_backoff backoff = {0};
+    while ((batch = sl_sink_errors_batch(errors)) == NULL)
+        sl_backoff_nap(&backoff);
+    SL_ASSERT(sl_batch_add_control(batch, SL_CTRL_END_OF_STREAM, 0, 0) == 0);
+    sl_sink_errors_push(errors, batch);
+}
+
 /* Writes one batch from worker w (if it has events) and publishes its ack,
  * at once or, with completed(), once confirmed. */
 static void loop_batch(struct sink_loop *loop, uint32_t w, struct sl_batch *batch)
@@ -119,12 +164,18 @@ void *sl_sink_main(void *arg)
     char err[256] = "";
     struct sl_sink_args args = {.plan = node->plan, .schemas = &run->job->schemas,
                                 .node_name = node->name,
-                                .txn = run->job->exactly_once ? &run->txn : NULL};
+                                .txn = run->job->exactly_once ? &run->txn : NULL,
+                                .errors = sink->errors_out};
+    if (sink->errors_out) { /* this thread owns the port's pool (run.h) */
+        struct sl_pool_config config = {.batches = SL_SINK_ERRORS_BATCHES, .returners = 1,
+                                        .limits = sink->errors_out->limits};
+        SL_ASSERT(sl_pool_create(&config, &sink->errors_out->pool) == 0);
+    }
     struct sink_loop loop = {.sink = sink, .type = node->sink, .name = node->name,
                              .healthy = true};
     if (loop.type->open(&args, &sink->state, err, sizeof(err)) != 0)
         loop_fail(&loop, err);
-    uint32_t workers = run->job->workers, open = workers;
+    uint32_t workers = run->job->workers, open = workers + (sink->errors_in ? 1 : 0);
     bool eos[SL_JOB_WORKERS_MAX] = {false};
     struct sl_backoff backoff = {0};
     while (open) {
@@ -142,6 +193,12 @@ void *sl_sink_main(void *arg)
             }
             sl_pool_return(batch, sink->index);
         }
+        void *item;
+        if (sink->errors_in && sl_ring_pop(sink->errors_in->ring, &item) == 0) {
+            busy = true;
+            if (loop_errors_batch(&loop, sink->errors_in, item))
+                open--;
+        }
         if (busy) {
             sl_backoff_reset(&backoff);
             if (loop.count)
@@ -156,6 +213,8 @@ void *sl_sink_main(void *arg)
         loop_confirm(&loop, 100);
     if (loop.healthy && loop.type->close(sink->state, err, sizeof(err)))
         loop_fail(&loop, err);
+    if (sink->errors_out)
+        errors_end(sink->errors_out);
     atomic_fetch_add(&run->sinks_done, 1);
     sem_post(&run->sink_closed); /* wakes sl_run_wait_sinks() */
     return NULL;

@@ -24,6 +24,12 @@ sluice did not write) decoding.
     first produce request; its messages land on the dead-letter topic with
     the broker's error as the reason, the others on the topic: every event
     exactly once across the two.
+  * errors port: `dl: {type: file, input: k.errors}` takes the dead letters
+    instead of a dead-letter topic: with an injected produce error (raw and
+    json values) the failed events land in the file, whole, with the headers
+    sluice.error.node / reason / topic, the others on the topic, every event
+    exactly once across the two; oversized events land there whole too (no
+    size limit applies to the port).
   * settings: topic and topic_expr together, neither, a misspelt kafka.*
     setting: `sluice validate` exits 2 naming the setting.
 
@@ -408,6 +414,97 @@ sinks:
               % h.get("sluice.error.topic"))
 
 
+def decode_values(sluice, tmp, fmt, values):
+    """The events of message values as dicts (raw: through `sluice decode`)."""
+    if fmt == "json":
+        return [json.loads(v) for v in values]
+    vdir = os.path.join(tmp, "port_values")
+    os.makedirs(vdir, exist_ok=True)
+    files = []
+    for i, value in enumerate(values):
+        files.append(os.path.join(vdir, "v%05d.bin" % i))
+        with open(files[-1], "wb") as f:
+            f.write(value or b"")
+    if not files:
+        return []
+    out = subprocess.run([sluice, "decode", "--framing", "raw"] + files, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, timeout=120, check=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def read_jsonl(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def test_errors_port(sluice, root, tmp, broker):
+    for fmt, seed in (("raw", SEED + 3), ("json", SEED + 4)):
+        count = 500
+        expected = {ev["id"] for ev in gen_events(sluice, count, seed)}
+        reply = broker.command("errors Produce 1 TOPIC_AUTHORIZATION_FAILED")
+        check(reply.startswith("ok"), "broker control: " + reply)
+        topic, out = "denied_" + fmt, os.path.join(tmp, "port_%s.jsonl" % fmt)
+        job = f"""
+job: kafka_sink_port
+schemas: [orders]
+sources:
+  g: {{type: gen, count: {count}, seed: {seed}}}
+sinks:
+  k: {{type: kafka, input: g, brokers: "{broker.bootstrap}", topic: {topic}, format: {fmt},
+      kafka: {{batch.num.messages: 100}}}}
+  dl: {{type: file, input: k.errors, path: "{out}", format: jsonl}}
+"""
+        if run_job(sluice, tmp, "port_" + fmt, job) is None:
+            continue
+        topic_events = decode_values(sluice, tmp, fmt,
+                                     [m["value"] for m in consume(broker.bootstrap, topic)])
+        letters = read_jsonl(out)
+        ids = [ev["id"] for ev in letters]
+        check(len(letters) > 0, "%s: nothing on the errors port after an injected produce "
+              "error" % fmt)
+        print("errors port (%s): %d events on the topic, %d dead letters in the file"
+              % (fmt, len(topic_events), len(letters)))
+        on_topic = {m["id"] for m in topic_events}
+        check(len(topic_events) + len(ids) == count and on_topic | set(ids) == expected and
+              not on_topic & set(ids),
+              "%s: %d on the topic + %d on the errors port, wanted %d events once"
+              % (fmt, len(topic_events), len(ids), count))
+        for ev in letters:
+            h = dict((x["key"], x.get("value")) for x in ev.get("headers", []))
+            check(h.get("sluice.error.node") == "k" and h.get("sluice.error.topic") == topic
+                  and "authoriz" in (h.get("sluice.error.reason") or "").lower(),
+                  "%s: dead letter headers %s" % (fmt, h))
+            check(ev.get("payload") and ev.get("type") and h.get("source"),
+                  "%s: the dead letter is the whole event with its own headers" % fmt)
+    lines, big = big_events(root, 30)
+    src, out = os.path.join(tmp, "big_port.jsonl"), os.path.join(tmp, "port_big.jsonl")
+    with open(src, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    job = f"""
+job: kafka_sink_port_big
+schemas: [orders]
+sources:
+  f: {{type: file, path: "{src}", framing: jsonl}}
+sinks:
+  k: {{type: kafka, input: f, brokers: "{broker.bootstrap}", topic: big_port, format: json,
+      kafka: {{message.max.bytes: 2000}}}}
+  dl: {{type: file, input: k.errors, path: "{out}", format: jsonl}}
+"""
+    if run_job(sluice, tmp, "port_big", job) is None:
+        return
+    letters = read_jsonl(out)
+    print("errors port (oversized): %d dead letters in the file, %d big events"
+          % (len(letters), len(big)))
+    check({ev["id"] for ev in letters} == big and len(letters) == len(big),
+          "oversized: %d events on the errors port, wanted the %d big ones"
+          % (len(letters), len(big)))
+    for ev in letters:
+        h = dict((x["key"], x.get("value")) for x in ev.get("headers", []))
+        check(len(h.get("padding", "")) == 3000 and "too large" in
+              (h.get("sluice.error.reason") or "").lower(),
+              "oversized dead letter: whole event and reason (%s)" % h.get("sluice.error.reason"))
+
+
 def test_bad_settings(sluice, tmp):
     cases = [
         ("both", "    topic: a\n    topic_expr: type\n", "topic"),
@@ -437,12 +534,14 @@ def main():
             print("skip: %s not installed" % tool)
             return 77
     tmp = tempfile.mkdtemp(prefix="kafka_sink_test.")
-    broker = Broker(sluice, tmp, ["events:4", "events_json:4", "big:4", "denied:1"])
+    broker = Broker(sluice, tmp, ["events:4", "events_json:4", "big:4", "denied:1",
+                                  "denied_raw:1", "denied_json:1", "big_port:4"])
     try:
         test_gen_to_topics(sluice, root, tmp, broker)
         test_topic_expr(sluice, tmp, broker)
         test_dead_letter_oversized(sluice, root, tmp, broker)
         test_dead_letter_delivery(sluice, tmp, broker)
+        test_errors_port(sluice, root, tmp, broker)
         test_bad_settings(sluice, tmp)
     finally:
         broker.stop()

@@ -99,12 +99,33 @@ uint64_t sl_source_done_tag(struct sl_source_emit *emit, uint32_t worker);
 
 struct sl_batch;
 
+/*
+ * A sink's errors port, when the job reads it (`input: k.errors` on another
+ * sink; only for sink types with errors_port): the runtime's channel from
+ * this sink's thread to the thread of the one sink that reads the port.
+ * Used on the sink's own thread only; nothing here blocks:
+ *   sl_sink_errors_batch()   an empty batch to fill with dead-letter events
+ *                            (size-prefixed sluice.Event frames), or NULL
+ *                            while every batch of the port is in flight
+ *                            (try again later: completed() is called on);
+ *   sl_sink_errors_push()    hands a filled batch over;
+ *   sl_sink_errors_written() how many events pushed so far the reading sink
+ *                            has written (only grows); *failed is set once
+ *                            that sink failed (nothing more gets written).
+ * The sink confirms a write only once its dead letters are written.
+ */
+struct sl_sink_errors;
+struct sl_batch *sl_sink_errors_batch(struct sl_sink_errors *errors);
+void sl_sink_errors_push(struct sl_sink_errors *errors, struct sl_batch *batch);
+uint64_t sl_sink_errors_written(struct sl_sink_errors *errors, bool *failed);
+
 /* What a sink's open() gets. */
 struct sl_sink_args {
     const void *plan;                     /* what compile() made */
     const struct sl_fb_schemas *schemas;  /* the job's schemas (for jsonl output) */
     const char *node_name;
     struct sl_txn *txn;                   /* exactly_once: the source handshake; else NULL */
+    struct sl_sink_errors *errors;        /* the errors port when the job reads it; else NULL */
 };
 
 /*
@@ -143,6 +164,7 @@ struct sl_sink_type {
     int (*close)(void *state, char *err, size_t err_len);
     int64_t (*completed)(void *state, int timeout_ms, char *err, size_t err_len);
     bool discards;  /* write() ignores events (null): the runtime passes none */
+    bool errors_port; /* has an errors port another sink may read (args->errors) */
 };
 
 #endif
