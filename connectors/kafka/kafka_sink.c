@@ -675,8 +675,9 @@ static int letters_forward(struct kafka_sink *sink, char *err, size_t err_len)
             SL_ASSERT(sl_batch_append(sink->errors_batch, frame, (uint32_t)len, 0, 0) == 0);
         }
         forwarded_add(sink, letter->seq);
-        sl_log_limited(&sink->log_limit, SL_LOG_WARN, "%s: event for topic %s sent to its "
-                       "errors port: %s", sink->node_name, letter->topic, letter->reason);
+        sl_log_limited(&sink->log_limit, SL_LOG_WARN, "%s: event%s%s sent to its errors "
+                       "port: %s", sink->node_name, letter->topic[0] ? " for topic " : "",
+                       letter->topic, letter->reason);
         letter_free(letter);
     }
     if (done > 0 && done < sink->letter_count)
