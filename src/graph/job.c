@@ -315,9 +315,15 @@ static int resolve_inputs(struct sl_job *job, struct sl_diags *diags)
             continue;
         }
         struct sl_conf *items = input->kind == SL_CONF_SEQ ? input->child : input;
-        for (struct sl_conf *c = items; c; c = input->kind == SL_CONF_SEQ ? c->next : NULL)
-            if (c->kind != SL_CONF_SCALAR || resolve_input(job, node, c, diags))
+        for (struct sl_conf *c = items; c; c = input->kind == SL_CONF_SEQ ? c->next : NULL) {
+            if (c->kind != SL_CONF_SCALAR) {
+                sl_diag_add(diags, c->line, c->col, "e.g. input: [orders, checked.errors]",
+                            "input: each item is a node name (NODE or NODE.PORT)");
                 rc = -EINVAL;
+            } else if (resolve_input(job, node, c, diags)) {
+                rc = -EINVAL;
+            }
+        }
     }
     return rc;
 }
