@@ -75,3 +75,12 @@ fail:
     rd_kafka_conf_destroy(conf);
     return NULL;
 }
+
+int64_t sl_kafka_conf_int(const rd_kafka_conf_t *conf, const char *name, int64_t fallback)
+{
+    char text[32];
+    size_t len = sizeof(text);
+    if (rd_kafka_conf_get(conf, name, text, &len) != RD_KAFKA_CONF_OK)
+        return fallback;
+    return strtoll(text, NULL, 10);
+}

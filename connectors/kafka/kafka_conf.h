@@ -35,4 +35,8 @@ int sl_kafka_settings_check(struct sl_kafka_settings *settings, struct sl_op_com
 rd_kafka_conf_t *sl_kafka_settings_conf(const struct sl_kafka_settings *settings,
                                         const char *bootstrap, char *errstr, size_t len);
 
+/* A numeric setting of conf as librdkafka resolved it (default or set), or
+ * fallback when conf has no such setting. */
+int64_t sl_kafka_conf_int(const rd_kafka_conf_t *conf, const char *name, int64_t fallback);
+
 #endif

@@ -192,7 +192,7 @@ struct kafka_sink {
     struct value_arena values;   /* in_place: spare chunks of the writes' runs */
     uint8_t *staged;             /* the current event in the raw framing */
     size_t staged_len;           /* bytes */
-    uint8_t *staging;            /* !in_place: where it is staged, reused */
+    uint8_t *staging;            /* !in_place: the staged event; dead letters' events */
     size_t staging_cap;          /* bytes */
     struct sl_fb_json json;      /* format json: transcoder, reused */
     char key_text[24];           /* an int key as decimal text */
@@ -213,8 +213,6 @@ struct kafka_sink {
     struct sl_sink_errors *errors;
     struct sl_envelope env;      /* dead letters: the event with error headers added */
     struct sl_fbb letter_builder;
-    uint8_t *letter_staging;     /* a raw value in the prefixed form */
-    size_t letter_staging_cap;
     struct sl_batch *errors_batch; /* being filled, or NULL */
     uint64_t *forwarded;         /* FIFO of the write seq of each letter pushed */
     uint32_t forwarded_head, forwarded_count, forwarded_cap;
@@ -427,14 +425,14 @@ static struct kafka_letter *letter_add(struct kafka_sink *sink, uint64_t seq, co
         .ts_ms = ts_ms,
         .seq = seq,
     };
-    if (sink->errors) /* outstanding until the reading sink wrote it */
+    if (sink->errors) { /* outstanding until the reading sink wrote it */
         sink->writes[seq % SL_SINK_PENDING_MAX].outstanding++;
-    if (sink->errors)
         letter->dead_letter_topic = strdup("");
-    else if (dead_letter)
+    } else if (dead_letter) {
         letter->dead_letter_topic = strdup(dead_letter);
-    else
+    } else {
         SL_ASSERT(asprintf(&letter->dead_letter_topic, "%s.dlq", topic) >= 0);
+    }
     SL_ASSERT(letter->topic && letter->dead_letter_topic);
     snprintf(letter->reason, sizeof(letter->reason), "%s", reason);
     return letter;
@@ -588,6 +586,23 @@ static int letters_produce(struct kafka_sink *sink, char *err, size_t err_len)
     return rc;
 }
 
+/* staging with room for len bytes; it grows (doubling) to the largest need
+ * and is reused. SL_BATCH_ALIGN-aligned: a raw buffer's alignment is from
+ * its start. */
+static uint8_t *staging_reserve(struct kafka_sink *sink, size_t len)
+{
+    if (len > sink->staging_cap) {
+        size_t cap = sink->staging_cap ? sink->staging_cap : 4096;
+        while (cap < len)
+            cap *= 2;
+        free(sink->staging);
+        sink->staging = aligned_alloc(SL_BATCH_ALIGN, cap);
+        SL_ASSERT(sink->staging);
+        sink->staging_cap = cap;
+    }
+    return sink->staging;
+}
+
 /* ---- the errors port ---- */
 
 /* The letter's event (size-prefixed) with the error headers added, in
@@ -605,14 +620,10 @@ static const uint8_t *letter_event(struct kafka_sink *sink, const struct kafka_l
             snprintf(err, err_len, "value of %zu bytes is no event", letter->value_len);
             return NULL;
         }
-        if (letter->value_len + 8 > sink->letter_staging_cap) {
-            free(sink->letter_staging);
-            sink->letter_staging_cap = 2 * (letter->value_len + 8);
-            sink->letter_staging = aligned_alloc(SL_BATCH_ALIGN, sink->letter_staging_cap);
-            SL_ASSERT(sink->letter_staging);
-        }
-        *len = sl_fb_raw_to_prefixed(sink->letter_staging, letter->value, letter->value_len);
-        frame = sink->letter_staging;
+        /* staging is free here: letters are forwarded after a write's events */
+        uint8_t *prefixed = staging_reserve(sink, letter->value_len + 8);
+        *len = sl_fb_raw_to_prefixed(prefixed, letter->value, letter->value_len);
+        frame = prefixed;
     }
     struct sl_event ev;
     sl_envelope_event(&sink->env, frame, (uint32_t)*len, 0, 0, &ev);
@@ -862,17 +873,8 @@ static void stage_event(struct kafka_sink *sink, const uint8_t *frame, size_t le
         sink->staged_len = sl_fb_prefixed_to_raw(sink->staged, frame, len);
         return;
     }
-    if (len > sink->staging_cap) {
-        size_t cap = sink->staging_cap ? sink->staging_cap : 4096;
-        while (cap < len)
-            cap *= 2;
-        free(sink->staging);
-        sink->staging = aligned_alloc(SL_BATCH_ALIGN, cap); /* raw alignment is from its start */
-        SL_ASSERT(sink->staging);
-        sink->staging_cap = cap;
-    }
-    sink->staged_len = sl_fb_prefixed_to_raw(sink->staging, frame, len);
-    sink->staged = sink->staging;
+    sink->staged = staging_reserve(sink, len);
+    sink->staged_len = sl_fb_prefixed_to_raw(sink->staged, frame, len);
 }
 
 /* Dead-letters the staged event without producing it (why it cannot be). */
@@ -1049,12 +1051,8 @@ static rd_kafka_conf_t *kafka_sink_conf(struct kafka_sink *sink, const char *boo
  * (the kafka map may override delivery_timeout) plus a margin. */
 static int64_t conf_wait_ms(const rd_kafka_conf_t *conf)
 {
-    char text[32];
-    size_t len = sizeof(text);
-    long long timeout_ms = 300000; /* librdkafka's default */
-    if (rd_kafka_conf_get(conf, "message.timeout.ms", text, &len) == RD_KAFKA_CONF_OK)
-        timeout_ms = atoll(text);
-    return timeout_ms + KAFKA_WAIT_MARGIN_MS;
+    return sl_kafka_conf_int(conf, "message.timeout.ms", 300000 /* librdkafka's default */) +
+           KAFKA_WAIT_MARGIN_MS;
 }
 
 /* exactly_once: the transactional.id (unless the kafka map set one) and a
@@ -1063,7 +1061,6 @@ static int64_t conf_wait_ms(const rd_kafka_conf_t *conf)
 static int txn_conf(struct kafka_sink *sink, rd_kafka_conf_t *conf, char *err, size_t err_len)
 {
     char id[512], text[32], errstr[512];
-    size_t len = sizeof(text);
     if (rd_kafka_conf_get(conf, "transactional.id", id, &(size_t){sizeof(id)}) !=
             RD_KAFKA_CONF_OK || id[0] == '\0') {
         if (sink->plan->transactional_id)
@@ -1074,8 +1071,7 @@ static int txn_conf(struct kafka_sink *sink, rd_kafka_conf_t *conf, char *err, s
             goto fail;
     }
     long long message_ms = sink->wait_ms - KAFKA_WAIT_MARGIN_MS;
-    if (rd_kafka_conf_get(conf, "transaction.timeout.ms", text, &len) == RD_KAFKA_CONF_OK &&
-        atoll(text) < message_ms) {
+    if (sl_kafka_conf_int(conf, "transaction.timeout.ms", message_ms) < message_ms) {
         snprintf(text, sizeof(text), "%lld", message_ms);
         if (rd_kafka_conf_set(conf, "transaction.timeout.ms", text, errstr, sizeof(errstr)))
             goto fail;
@@ -1119,7 +1115,6 @@ static void kafka_sink_free(struct kafka_sink *sink)
     value_arena_fini(&sink->values);
     if (sink->errors) {
         sl_fbb_fini(&sink->letter_builder);
-        free(sink->letter_staging);
         free(sink->forwarded);
     }
     if (sink->embedded_held)

@@ -1147,15 +1147,6 @@ static int subscribe(struct kafka_source *src, char *err, size_t err_len)
     return 0;
 }
 
-/* A numeric librdkafka setting as it resolved it. */
-static uint64_t conf_number(rd_kafka_t *rk, const char *name)
-{
-    char value[32];
-    size_t len = sizeof(value);
-    SL_ASSERT(rd_kafka_conf_get(rd_kafka_conf(rk), name, value, &len) == RD_KAFKA_CONF_OK);
-    return strtoull(value, NULL, 10);
-}
-
 /* auto.offset.reset as librdkafka resolved it (the `start` option or the
  * kafka map) as a logical offset; INVALID for "error". */
 static int64_t reset_offset(rd_kafka_t *rk)
@@ -1200,8 +1191,12 @@ static int kafka_source_open(const struct sl_source_args *args, void **state, ch
     }
     src->cooperative = strcmp(rd_kafka_rebalance_protocol(src->rk), "COOPERATIVE") == 0;
     src->reset_offset = reset_offset(src->rk);
-    src->queued_min = conf_number(src->rk, "queued.min.messages");
-    src->queued_max_bytes = conf_number(src->rk, "queued.max.messages.kbytes") * 1024;
+    /* librdkafka 2.0.2's defaults as fallbacks: both settings always exist */
+    src->queued_min = (uint64_t)sl_kafka_conf_int(rd_kafka_conf(src->rk),
+                                                  "queued.min.messages", 100000);
+    src->queued_max_bytes = (uint64_t)sl_kafka_conf_int(rd_kafka_conf(src->rk),
+                                                        "queued.max.messages.kbytes", 65536) *
+                            1024;
     src->queue = rd_kafka_queue_get_consumer(src->rk);
     rd_kafka_poll_set_consumer(src->rk);
     if (subscribe(src, err, err_len))
