@@ -4,19 +4,26 @@
  *
  * Message mapping (docs/kafka.md, "Kafka source"):
  *   value      raw: an unprefixed sluice.Event FlatBuffer (`flatc -b`, the kafka
- *              sink's raw format), moved into an 8-aligned staging buffer in
- *              the size-prefixed form (sl_fb_raw_to_prefixed keeps alignment)
- *              and verified there, payload included; json: one JSON object
- *              transcoded through the schema. A value that fails goes to the
- *              node's errors port with the reason and its offset.
+ *              sink's raw format), verified where librdkafka holds it,
+ *              payload included; json: one JSON object transcoded through
+ *              the schema. A value that fails goes to the node's errors port
+ *              with the reason and its offset.
  *   key, ts,   the envelope's own fields win; Kafka's fill what is missing:
  *   headers    the message key becomes the key when the envelope has none,
  *              the message timestamp (ms -> µs) the ts when it has none, and
  *              each Kafka header whose name the envelope does not carry is
  *              appended after the envelope's headers (at most
  *              KSRC_HEADERS_MAX). Bytes are copied as they are. An event that
- *              already has all of them (what the kafka sink writes) is handed
- *              on without a copy.
+ *              already has all of them (what the kafka sink writes) is
+ *              copied once, from librdkafka's buffer into the worker's batch
+ *              in the size-prefixed form (sl_source_emit_raw); one that
+ *              lacks some is rebuilt and the rebuilt one copied.
+ *
+ * Messages are taken from librdkafka up to KSRC_BATCH at a time
+ * (rd_kafka_consume_batch_queue on the consumer queue, which also runs the
+ * rebalance callback; a message of a partition revoked meanwhile finds no
+ * partition here and is dropped, as librdkafka drops the outdated ones it
+ * still holds).
  *
  * Positions and commits: every message handed on (event or dead letter)
  * leaves a record (offset, worker, batch tag) in its partition's FIFO;
@@ -84,6 +91,7 @@
 #define KSRC_PAUSED_POLL_MS 5        /* ... while some partition waits to resume */
 #define KSRC_WAIT_NS 200000          /* one nap while waiting for completions */
 #define KSRC_KICK_US 50000           /* fetch_kick() on empty polls: one per 50 ms */
+#define KSRC_BATCH 256u              /* messages taken from librdkafka per call */
 #define KSRC_QUEUE_LOOK 256u         /* queue_watch() every this many messages */
 #define KSRC_QUEUE_LOW 2048u         /* ... restarts fetchers at this queue length */
 #define KSRC_HEADERS_MAX 64u         /* Kafka headers mapped into one envelope */
@@ -189,8 +197,6 @@ struct kafka_source {
     uint64_t value_bytes;              /* of the messages consumed */
     struct sl_envelope env;
     struct sl_fb_verify_opts verify_opts;
-    uint8_t *staging;                  /* 8-aligned: a raw value in the prefixed form */
-    size_t staging_cap;                /* bytes */
     struct sl_fb_json json;            /* format json */
     struct sl_fbb builder;             /* envelopes completed with Kafka's key/ts/headers */
     char reason[KSRC_REASON_BYTES];
@@ -744,25 +750,14 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 /* ---- messages ---- */
 
-static void staging_reserve(struct kafka_source *src, size_t need)
-{
-    if (need <= src->staging_cap)
-        return;
-    size_t cap = src->staging_cap ? src->staging_cap : 4096;
-    while (cap < need)
-        cap *= 2;
-    free(src->staging);
-    src->staging = aligned_alloc(8, cap);
-    SL_ASSERT(src->staging);
-    src->staging_cap = cap;
-}
-
-/* The message value as a verified size-prefixed event, or NULL with
- * src->reason. */
+/* The message value as a verified event, or NULL with src->reason: raw, the
+ * value itself, an unprefixed buffer verified where it lies (*raw true);
+ * json, a size-prefixed buffer transcoded through the schema. */
 static const uint8_t *decode_value(struct kafka_source *src, const rd_kafka_message_t *msg,
-                                   size_t *len)
+                                   size_t *len, bool *raw)
 {
     char err[512];
+    *raw = !src->plan->json;
     if (!msg->payload) {
         snprintf(src->reason, sizeof(src->reason), "null value (tombstone)");
         return NULL;
@@ -786,14 +781,15 @@ static const uint8_t *decode_value(struct kafka_source *src, const rd_kafka_mess
                  msg->len);
         return NULL;
     }
-    staging_reserve(src, msg->len + 8);
-    *len = sl_fb_raw_to_prefixed(src->staging, msg->payload, msg->len);
-    if (sl_fb_verify(src->staging, *len, true, src->env.schemas->envelope, &src->verify_opts,
-                     err, sizeof(err))) {
+    /* alignment is checked relative to the buffer's start and every read goes
+     * through memcpy, so the value may lie at any address */
+    if (sl_fb_verify(msg->payload, msg->len, false, src->env.schemas->envelope,
+                     &src->verify_opts, err, sizeof(err))) {
         snprintf(src->reason, sizeof(src->reason), "verify: %s", err);
         return NULL;
     }
-    return src->staging;
+    *len = msg->len;
+    return msg->payload;
 }
 
 static bool envelope_has_header(const struct sl_envelope *env, const struct sl_event *ev,
@@ -815,15 +811,15 @@ static bool envelope_has_header(const struct sl_envelope *env, const struct sl_e
 }
 
 /* Fills what the envelope lacks from the message: key, ts, headers (see
- * the file comment). Returns frame itself when nothing is missing, else the
- * rebuilt event in src->builder. */
+ * the file comment). Returns frame itself (unprefixed when *raw) when
+ * nothing is missing, else the rebuilt size-prefixed event in src->builder
+ * (*raw false). */
 static const uint8_t *map_message(struct kafka_source *src, const rd_kafka_message_t *msg,
-                                  const uint8_t *frame, size_t *len)
+                                  const uint8_t *frame, size_t *len, bool *raw)
 {
     const char *keys[KSRC_HEADERS_MAX], *values[KSRC_HEADERS_MAX];
     uint32_t key_lens[KSRC_HEADERS_MAX], value_lens[KSRC_HEADERS_MAX];
-    struct sl_event ev;
-    sl_envelope_event(&src->env, frame, (uint32_t)*len, 0, 0, &ev);
+    struct sl_event ev = {.envelope = sl_fb_root(*raw ? frame : frame + 4)};
     struct sl_envelope_change change = {.header_keys = keys, .header_values = values,
                                         .header_key_lens = key_lens,
                                         .header_value_lens = value_lens};
@@ -853,6 +849,7 @@ static const uint8_t *map_message(struct kafka_source *src, const rd_kafka_messa
     }
     if (!change.key && !change.ts && change.header_count == 0)
         return frame;
+    *raw = false;
     return sl_envelope_copy(&src->env, &src->builder, &ev, &change, len);
 }
 
@@ -920,10 +917,16 @@ static bool consume(struct kafka_source *src, const rd_kafka_message_t *msg)
     size_t len;
     uint32_t worker;
     uint64_t tag;
-    const uint8_t *frame = decode_value(src, msg, &len);
+    bool raw;
+    const uint8_t *frame = decode_value(src, msg, &len, &raw);
     if (frame) {
-        frame = map_message(src, msg, frame, &len);
-        sl_source_emit(src->emit, frame, (uint32_t)len, (uint64_t)msg->offset, &worker, &tag);
+        frame = map_message(src, msg, frame, &len, &raw);
+        if (raw)
+            sl_source_emit_raw(src->emit, frame, (uint32_t)len, (uint64_t)msg->offset, &worker,
+                               &tag);
+        else
+            sl_source_emit(src->emit, frame, (uint32_t)len, (uint64_t)msg->offset, &worker,
+                           &tag);
     } else {
         char reason[KSRC_REASON_BYTES + 300];
         snprintf(reason, sizeof(reason), "%s[%" PRId32 "] offset %" PRId64 ": %s", topic,
@@ -1003,38 +1006,69 @@ static void queue_watch(struct kafka_source *src)
     }
 }
 
+/* One message taken from librdkafka. Returns false when the loop ends: the
+ * source stopped before it could be handed on, or a batch run (count,
+ * until_end) has everything it wanted. */
+static bool take(struct kafka_source *src, const rd_kafka_message_t *msg)
+{
+    if (!consume(src, msg))
+        return false;
+    if ((src->plan->until_end && all_at_end(src)) ||
+        (src->plan->count && src->consumed >= src->plan->count)) {
+        sl_log(SL_LOG_INFO, "%s: end of input after %" PRIu64 " messages", src->node_name,
+               src->consumed);
+        return false;
+    }
+    return true;
+}
+
+/* Up to KSRC_BATCH messages into msgs: what the consumer queue holds now,
+ * else (nothing new, all handed on) the first one that arrives within a
+ * poll's wait. librdkafka's batch call given a timeout waits until the
+ * batch is full, so a slow input would wait the whole timeout with
+ * messages in hand; the single poll returns at the first. Rebalance, commit
+ * and error callbacks run inside either call. */
+static size_t take_batch(struct kafka_source *src, rd_kafka_message_t **msgs)
+{
+    ssize_t n = rd_kafka_consume_batch_queue(src->queue, 0, msgs, KSRC_BATCH);
+    if (n > 0)
+        return (size_t)n;
+    if (src->unflushed) {
+        sl_source_flush(src->emit); /* the input went idle: no batch waits for more */
+        src->unflushed = false;
+        parts_advance(src);
+        return 0;
+    }
+    msgs[0] = rd_kafka_consumer_poll(src->rk, src->paused_count ? KSRC_PAUSED_POLL_MS
+                                                                : KSRC_POLL_MS);
+    if (msgs[0])
+        return 1;
+    parts_advance(src);
+    if (now_us() - src->kicked_us >= KSRC_KICK_US) {
+        src->kicked_us = now_us();
+        fetch_kick(src);
+    }
+    return 0;
+}
+
 /* Consumes until stopped, fatal, or the end of a batch run (count,
  * until_end), committing every commit_interval. */
 static void consume_loop(struct kafka_source *src)
 {
+    rd_kafka_message_t *msgs[KSRC_BATCH];
     uint64_t next_commit = now_us() + src->plan->commit_interval_us;
-    while (!stopping(src) && !src->fatal) {
-        int timeout_ms = src->unflushed ? 0 : src->paused_count ? KSRC_PAUSED_POLL_MS : KSRC_POLL_MS;
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(src->rk, timeout_ms);
-        if (msg) {
-            bool handed = consume(src, msg);
-            rd_kafka_message_destroy(msg);
-            if (!handed)
-                break;
-            if (src->consumed % KSRC_QUEUE_LOOK == 0)
-                queue_watch(src);
-            if ((src->plan->until_end && all_at_end(src)) ||
-                (src->plan->count && src->consumed >= src->plan->count)) {
-                /* a batch run: everything there was, or count messages, is taken */
-                sl_log(SL_LOG_INFO, "%s: end of input after %" PRIu64 " messages",
-                       src->node_name, src->consumed);
-                break;
-            }
-        } else {
-            if (src->unflushed) {
-                sl_source_flush(src->emit); /* the input went idle: no batch waits for more */
-                src->unflushed = false;
-            }
-            parts_advance(src);
-            if (timeout_ms > 0 && now_us() - src->kicked_us >= KSRC_KICK_US) {
-                src->kicked_us = now_us();
-                fetch_kick(src);
-            }
+    uint64_t watched = src->consumed;
+    bool more = true;
+    while (more && !stopping(src) && !src->fatal) {
+        size_t n = take_batch(src, msgs);
+        for (size_t i = 0; i < n; i++) {
+            if (more)
+                more = take(src, msgs[i]);
+            rd_kafka_message_destroy(msgs[i]); /* the rest is read again later */
+        }
+        if (src->consumed - watched >= KSRC_QUEUE_LOOK) {
+            watched = src->consumed;
+            queue_watch(src);
         }
         if (now_us() >= next_commit) {
             parts_advance(src);
@@ -1101,7 +1135,6 @@ static void kafka_source_free(struct kafka_source *src)
         free(src->parts[i].records);
     }
     free(src->parts);
-    free(src->staging);
     sl_fb_json_fini(&src->json);
     sl_fbb_fini(&src->builder);
     if (src->embedded_held)

@@ -59,11 +59,11 @@ static void shard_push(struct sl_source_runner *source, uint32_t w, struct sl_ba
         nap();
 }
 
-static uint32_t event_worker(const struct sl_run *run, const uint8_t *buf)
+/* The worker of the event whose envelope table is root. */
+static uint32_t event_worker(const struct sl_run *run, const uint8_t *root)
 {
     if (run->job->workers == 1)
         return 0;
-    const uint8_t *root = sl_fb_root(buf + 4);
     const uint8_t *key = sl_fb_field_ptr(root, run->envelope.key);
     uint32_t len = 0;
     const uint8_t *bytes = (const uint8_t *)"";
@@ -76,20 +76,33 @@ static uint32_t event_worker(const struct sl_run *run, const uint8_t *buf)
     return sl_key_group_worker(group, run->job->key_groups, run->job->workers);
 }
 
+/* Room for len bytes in the open batch of the worker that owns the key of
+ * the envelope table root (a full batch is handed on first); *w is that
+ * worker. The caller writes the bytes and commits. */
+static uint8_t *shard_reserve(struct sl_source_runner *source, struct shard *shard,
+                              const uint8_t *root, uint32_t len, uint32_t *w)
+{
+    *w = event_worker(source->run, root);
+    if (!shard->open[*w])
+        shard->open[*w] = shard_batch(source, *w);
+    uint8_t *dst = sl_batch_reserve(shard->open[*w], len);
+    if (dst)
+        return dst;
+    shard_push(source, *w, shard->open[*w]);
+    shard->open[*w] = shard_batch(source, *w);
+    dst = sl_batch_reserve(shard->open[*w], len);
+    SL_ASSERT(dst); /* frames are capped below the arena size */
+    return dst;
+}
+
 /* Returns the worker the event went to (its batch is shard->open[w]). */
 static uint32_t shard_event(struct sl_source_runner *source, struct shard *shard,
                             const uint8_t *buf, uint32_t len, uint32_t source_id,
                             uint64_t position)
 {
-    uint32_t w = event_worker(source->run, buf);
-    if (!shard->open[w])
-        shard->open[w] = shard_batch(source, w);
-    if (sl_batch_append(shard->open[w], buf, len, source_id, position) == 0)
-        return w;
-    shard_push(source, w, shard->open[w]);
-    shard->open[w] = shard_batch(source, w);
-    /* frames are capped below the arena size */
-    SL_ASSERT(sl_batch_append(shard->open[w], buf, len, source_id, position) == 0);
+    uint32_t w;
+    memcpy(shard_reserve(source, shard, sl_fb_root(buf + 4), len, &w), buf, len);
+    sl_batch_commit(shard->open[w], len, source_id, position);
     return w;
 }
 
@@ -480,6 +493,22 @@ void sl_source_emit(struct sl_source_emit *emit, const uint8_t *buf, uint32_t le
 {
     struct sl_source_runner *source = emit->source;
     uint32_t w = shard_event(source, &emit->shard, buf, len, source->node, position);
+    if (worker)
+        *worker = w;
+    if (tag)
+        *tag = emit->shard.open[w]->tag;
+    /* relaxed: statistics */
+    atomic_fetch_add_explicit(&source->events, 1, memory_order_relaxed);
+}
+
+void sl_source_emit_raw(struct sl_source_emit *emit, const uint8_t *raw, uint32_t len,
+                        uint64_t position, uint32_t *worker, uint64_t *tag)
+{
+    struct sl_source_runner *source = emit->source;
+    uint32_t w;
+    sl_fb_raw_to_prefixed(shard_reserve(source, &emit->shard, sl_fb_root(raw), len + 8, &w), raw,
+                          len);
+    sl_batch_commit(emit->shard.open[w], len + 8, source->node, position);
     if (worker)
         *worker = w;
     if (tag)

@@ -200,6 +200,21 @@ static void test_framing_conversions(void)
     size_t again_len = sl_fb_raw_to_prefixed(again, raw, raw_len);
     CHECK(again_len == raw_len + 8 && sl_fb_u32(again) == again_len - 4);
     CHECK_MSG(sl_fb_verify(again, again_len, true, event, &opts, err, 256) == 0, "%s", err);
+    /* a raw value at any address (the kafka source verifies librdkafka's
+     * buffer in place): alignment is relative to the start, reads memcpy */
+    uint8_t *shifted = aligned_alloc(8, 4096), *moved = aligned_alloc(8, 4096);
+    for (size_t shift = 1; shift < 8; shift++) {
+        memcpy(shifted + shift, raw, raw_len);
+        CHECK_MSG(sl_fb_verify(shifted + shift, raw_len, false, event, &opts, err, 256) == 0,
+                  "shift %zu: %s", shift, err);
+        CHECK(sl_fb_raw_to_prefixed(moved, shifted + shift, raw_len) == again_len);
+        CHECK(memcmp(moved, again, again_len) == 0);
+    }
+    /* ... and a misaligned field stays an error there */
+    memcpy(shifted + 3, prefixed + 4, len - 4);
+    CHECK(sl_fb_verify(shifted + 3, len - 4, false, event, &opts, err, 256) != 0);
+    free(shifted);
+    free(moved);
     const char *out;
     size_t out_len;
     CHECK(sl_fb_to_json(&json, event, raw, raw_len, &out, &out_len, err, 256) == 0);

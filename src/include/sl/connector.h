@@ -85,6 +85,12 @@ struct sl_source_type {
  * of the batch it went into. May wait (backpressure) for the workers. */
 void sl_source_emit(struct sl_source_emit *emit, const uint8_t *buf, uint32_t len,
                     uint64_t position, uint32_t *worker, uint64_t *tag);
+/* As sl_source_emit() for a verified unprefixed (raw, `flatc -b`) buffer,
+ * raw[0..len) at any address: it is written into the batch in the
+ * size-prefixed form (len + 8 bytes, sl_fb_raw_to_prefixed), so a source
+ * that verified the bytes where they lie copies them once. */
+void sl_source_emit_raw(struct sl_source_emit *emit, const uint8_t *raw, uint32_t len,
+                        uint64_t position, uint32_t *worker, uint64_t *tag);
 /* Sends rejected input to the source node's errors port: an event of type
  * sluice.ingest_error carrying reason and position in its headers. Reports
  * the worker and batch tag as sl_source_emit() does (either may be NULL),
