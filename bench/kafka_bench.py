@@ -50,6 +50,12 @@ the script checks that every partition still starts at offset 0):
 CPU of sluice is its process's user+system time over the same span
 (sampled from /proc every 50 ms for the source cases; wait4 rusage for the
 sink). MB/s counts value bytes (key, headers and protocol overhead aside).
+For the median source runs a "source CPU" line splits that time by thread
+(sluice names its threads src:NODE, worker:N, sink:NODE; librdkafka's are
+summed) from /proc/PID/task/*/schedstat at the "assigned" and "end of
+input" lines: time on a CPU, and time runnable but waiting for one (the
+cores are shared with librdkafka's threads and the broker), next to the
+broker process's CPU meanwhile and kcat's and the broker's over kcat's run.
 
 Steady state: each sink and source measurement (sluice's and kcat's) is
 also made with N/4 events (sink: into topics of their own; source: kcat
@@ -155,14 +161,53 @@ def proc_cpu(pid):
         return None
 
 
+def thread_times(pid):
+    """{tid: (thread name, ns on a CPU, ns runnable but waiting for one)}
+    from /proc/PID/task/*/schedstat; {} once the process is gone."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                name = f.read().strip()
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                run, wait = f.read().split()[:2]
+            out[tid] = (name, int(run), int(wait))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def process_cpu_ns(pid):
+    return sum(run for _, run, _ in thread_times(pid).values())
+
+
+def thread_deltas(before, after):
+    """{thread name: (ms on a CPU, ms waiting for one)} between two
+    thread_times() snapshots; librdkafka's threads (rdk:*) summed."""
+    out = {}
+    for tid, (name, run, wait) in after.items():
+        _, run0, wait0 = before.get(tid, (name, 0, 0))
+        key = "librdkafka" if name.startswith("rdk:") else name
+        r, w = out.get(key, (0.0, 0.0))
+        out[key] = (r + (run - run0) / 1e6, w + (wait - wait0) / 1e6)
+    return out
+
+
 class LiveJob:
     """A `sluice run` whose stderr is read live: its "assigned" and
-    "messages consumed" lines timestamped, CPU sampled from /proc."""
+    "messages consumed" lines timestamped, CPU sampled from /proc, and its
+    threads' and the broker's CPU times taken at both lines."""
 
-    def __init__(self, sluice, path):
+    def __init__(self, sluice, path, broker_pid=None):
         self.proc = subprocess.Popen([sluice, "run", path], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      text=True, errors="replace")
+        self.broker_pid = broker_pid
+        self.threads = {}        # "assigned" / "end": (thread_times(), broker CPU ns)
         self.assigned = None
         self.consumed_at = None  # time of the "end of input" line
         self.lines = []
@@ -177,10 +222,24 @@ class LiveJob:
         for line in self.proc.stderr:
             if self.assigned is None and "assigned" in line:
                 self.assigned = time.time()
+                self.threads["assigned"] = self._times()
             if self.consumed_at is None and "end of input after" in line:
                 self.consumed_at = time.time()
+                self.threads["end"] = self._times()
             if not line.startswith("%7|"):
                 self.lines.append(line)
+
+    def _times(self):
+        return (thread_times(self.proc.pid),
+                process_cpu_ns(self.broker_pid) if self.broker_pid else 0)
+
+    def span_threads(self):
+        """(thread_deltas over assigned .. end of input, broker CPU ms), or
+        None when either line was not seen."""
+        if "assigned" not in self.threads or "end" not in self.threads:
+            return None
+        (t0, b0), (t1, b1) = self.threads["assigned"], self.threads["end"]
+        return thread_deltas(t0, t1), (b1 - b0) / 1e6
 
     def _sample(self):
         while not self.done:
@@ -333,10 +392,12 @@ def bench_sink(sluice, tmp, broker, n, seed, size, kcat_input):
     return [s, k], ends
 
 
-def run_live(sluice, tmp, name, text, topic, ends, done):
+def run_live(sluice, tmp, name, text, topic, ends, done, broker_pid=None):
     """Starts a live job, waits for its assignment and for done(job) to
-    return an end time; returns (span s, CPU s, job stderr)."""
-    job = LiveJob(sluice, write(tmp, name, text))
+    return an end time; returns (span s, CPU s, job stderr, its threads'
+    and the broker's CPU between "assigned" and "end of input" as
+    LiveJob.span_threads() gives them)."""
+    job = LiveJob(sluice, write(tmp, name, text), broker_pid)
     deadline = time.monotonic() + 120
     t_end = None
     while time.monotonic() < deadline:
@@ -353,11 +414,12 @@ def run_live(sluice, tmp, name, text, topic, ends, done):
     err = job.stop()
     if job.assigned is None or t_end is None:
         raise RuntimeError("%s did not finish: %s" % (name, err[-2000:]))
-    return t_end - job.assigned, job.cpu_between(job.assigned, t_end), err
+    return t_end - job.assigned, job.cpu_between(job.assigned, t_end), err, job.span_threads()
 
 
 def sluice_consume(sluice, tmp, broker, n, ends, name):
-    """kafka source (count n, a new group) -> null sink: (span s, CPU s)."""
+    """kafka source (count n, a new group) -> null sink: (span s, CPU s,
+    per-thread CPU over the span)."""
     text = f"""
 job: bench_source
 schemas: [orders]
@@ -372,18 +434,20 @@ sources:
 sinks:
   n: {{type: null, input: k}}
 """
-    span, cpu, err = run_live(sluice, tmp, name, text, "bench_sluice", ends,
-                              lambda job: job.consumed_at)
+    span, cpu, err, threads = run_live(sluice, tmp, name, text, "bench_sluice", ends,
+                                       lambda job: job.consumed_at, broker.proc.pid)
     m = re.search(r"k: (\d+) messages consumed", err)
     consumed = int(m.group(1)) if m else -1
     if consumed < n:
         raise RuntimeError("source consumed %d of %d: %s" % (consumed, n, err[-2000:]))
-    return span, cpu
+    return span, cpu, threads
 
 
 def kcat_consume(tmp, broker, n):
-    """kcat -C of the first n messages of bench_sluice: (wall s, CPU s)."""
+    """kcat -C of the first n messages of bench_sluice: (wall s, CPU s,
+    the broker's CPU ms meanwhile)."""
     out = os.path.join(tmp, "kcat_c.out")
+    broker0 = process_cpu_ns(broker.proc.pid)
     with open(out, "wb") as f:
         kwall, kcpu, krc, kerr = timed(["kcat", "-C", "-b", broker.bootstrap, "-t",
                                         "bench_sluice", "-o", "beginning", "-e", "-q",
@@ -395,7 +459,7 @@ def kcat_consume(tmp, broker, n):
         got = sum(1 for _ in f)
     if krc != 0 or got != n:
         raise RuntimeError("kcat -C exit %d, %d of %d messages: %s" % (krc, got, n, kerr[-500:]))
-    return kwall, kcpu
+    return kwall, kcpu, (process_cpu_ns(broker.proc.pid) - broker0) / 1e6
 
 
 def median_run(repeat, run):
@@ -404,16 +468,35 @@ def median_run(repeat, run):
     return runs[len(runs) // 2]
 
 
+def print_cpu_budget(threads, kcat_cpu_s, kcat_broker_ms):
+    """Where the CPU of the median source runs went: sluice's threads over
+    its span (ms on a CPU, and ms runnable but waiting for one), the
+    broker's meanwhile; kcat's process and the broker's over kcat's run."""
+    if threads is None:
+        return {}
+    per_thread, broker_ms = threads
+    parts = ["%s %.0f (+%.0f waiting)" % (name, run, wait)
+             for name, (run, wait) in sorted(per_thread.items(), key=lambda kv: -kv[1][0])
+             if run >= 1]
+    print("source CPU, ms (median runs): sluice over its span: %s; mock broker %.0f. "
+          "kcat -C: its process %.0f; mock broker %.0f"
+          % (", ".join(parts), broker_ms, kcat_cpu_s * 1e3, kcat_broker_ms))
+    src = per_thread.get("src:k", (0.0, 0.0))
+    return {"source_thread_ms": round(src[0]), "source_thread_wait_ms": round(src[1])}
+
+
 def bench_source(sluice, tmp, broker, n, size, ends, repeat):
-    span, cpu = median_run(repeat, lambda: sluice_consume(sluice, tmp, broker, n, ends, "source"))
-    q_span, q_cpu = median_run(repeat, lambda: sluice_consume(sluice, tmp, broker, n // 4, ends,
-                                                              "source_q"))
+    span, cpu, threads = median_run(repeat, lambda: sluice_consume(sluice, tmp, broker, n, ends,
+                                                                   "source"))
+    q_span, q_cpu, _ = median_run(repeat, lambda: sluice_consume(sluice, tmp, broker, n // 4,
+                                                                 ends, "source_q"))
     s = row("source", "sluice", n, size, span, cpu)
-    kwall, kcpu = median_run(repeat, lambda: kcat_consume(tmp, broker, n))
-    q_kwall, _ = median_run(repeat, lambda: kcat_consume(tmp, broker, n // 4))
+    kwall, kcpu, kbroker = median_run(repeat, lambda: kcat_consume(tmp, broker, n))
+    q_kwall, _, _ = median_run(repeat, lambda: kcat_consume(tmp, broker, n // 4))
     k = row("source", "kcat -C", n, size, kwall, None, kwall)
     k["kcat_cpu_s"] = round(kcpu, 2)
     compare(s, k, n, (span, q_span, cpu, q_cpu), (kwall, q_kwall), "source spans")
+    s.update(print_cpu_budget(threads, kcpu, kbroker))
     return [s, k]
 
 
@@ -453,7 +536,7 @@ sinks:
         # stable for 1.5 s after some output: the job is through its input
         return state["changed"] if total > 0 and now - state["changed"] > 1.5 else None
 
-    span, cpu, err = run_live(sluice, tmp, "e2e", text, "bench_sluice", ends, done)
+    span, cpu, err, _ = run_live(sluice, tmp, "e2e", text, "bench_sluice", ends, done)
     m = re.search(r"k: (\d+) messages consumed", err)
     consumed = int(m.group(1)) if m else -1
     if consumed < n:
@@ -511,7 +594,8 @@ def main():
     os.makedirs(os.path.dirname(out), exist_ok=True)
     fields = ["case", "client", "events", "event_bytes", "seconds", "wall_s", "messages_per_s",
               "MB_per_s", "sluice_cpu_s", "events_per_cpu_s", "kcat_cpu_s", "ratio_vs_kcat",
-              "steady_per_s", "steady_events_per_cpu_s", "steady_ratio"]
+              "steady_per_s", "steady_events_per_cpu_s", "steady_ratio", "source_thread_ms",
+              "source_thread_wait_ms"]
     with open(out, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()

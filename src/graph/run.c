@@ -178,19 +178,35 @@ static void *source_main(void *arg)
     return NULL;
 }
 
+/* Names a runtime thread "<role>:<node or worker>" (15 bytes at most, the
+ * kernel's limit), as top -H, perf and /proc/PID/task/TID/comm show it. */
+void sl_run_name_thread(pthread_t thread, const char *role, const char *what)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "%s:%s", role, what);
+    pthread_setname_np(thread, name); /* a name is cosmetic: failure is ignored */
+}
+
 int sl_run_start(struct sl_run *run, char *err, size_t err_len)
 {
+    char index[12];
     for (uint32_t k = 0; k < run->sink_count; k++) {
         if (pthread_create(&run->sinks[k].thread, NULL, sl_sink_main, &run->sinks[k]))
             goto fail;
+        sl_run_name_thread(run->sinks[k].thread, "sink",
+                           run->job->nodes[run->sinks[k].node].name);
     }
     for (uint32_t w = 0; w < run->job->workers; w++) {
         if (pthread_create(&run->workers[w].thread, NULL, sl_worker_main, &run->workers[w]))
             goto fail;
+        snprintf(index, sizeof(index), "%u", w);
+        sl_run_name_thread(run->workers[w].thread, "worker", index);
     }
     for (uint32_t s = 0; s < run->source_count; s++) {
         if (pthread_create(&run->sources[s].thread, NULL, source_main, &run->sources[s]))
             goto fail;
+        sl_run_name_thread(run->sources[s].thread, "src",
+                           run->job->nodes[run->sources[s].node].name);
     }
     return 0;
 fail:

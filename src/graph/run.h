@@ -217,8 +217,10 @@ int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_co
                   char *err, size_t err_len);
 /* Waits up to timeout_ms for every sink thread to close; true when all have. */
 bool sl_run_wait_sinks(struct sl_run *run, uint32_t timeout_ms);
-/* Starts every thread. */
+/* Starts every thread, each named by sl_run_name_thread(). */
 int sl_run_start(struct sl_run *run, char *err, size_t err_len);
+/* Names a runtime thread "<role>:<what>", cut to the kernel's 15 bytes. */
+void sl_run_name_thread(pthread_t thread, const char *role, const char *what);
 /* Asks sources to end their streams (drain). Async-signal-safe. */
 void sl_run_stop(struct sl_run *run);
 /* Waits for every thread; returns run->failed. */

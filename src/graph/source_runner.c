@@ -278,6 +278,7 @@ static int ingest_run(struct sl_source_runner *source)
         sl_run_fail(source->run, -EAGAIN);
         return -EAGAIN;
     }
+    sl_run_name_thread(io, "io", source->run->job->nodes[source->node].name);
     struct shard shard = {{NULL}};
     struct sl_ring *in = sl_ingest_ring(ingest, 0);
     struct sl_backoff backoff = {0};
