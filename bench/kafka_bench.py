@@ -187,13 +187,17 @@ def process_cpu_ns(pid):
 
 def thread_deltas(before, after):
     """{thread name: (ms on a CPU, ms waiting for one)} between two
-    thread_times() snapshots; librdkafka's threads (rdk:*) summed."""
+    thread_times() snapshots; librdkafka's threads (rdk:*) summed. A thread
+    that ended before the second snapshot maps to None."""
     out = {}
     for tid, (name, run, wait) in after.items():
         _, run0, wait0 = before.get(tid, (name, 0, 0))
         key = "librdkafka" if name.startswith("rdk:") else name
-        r, w = out.get(key, (0.0, 0.0))
+        r, w = out.get(key) or (0.0, 0.0)
         out[key] = (r + (run - run0) / 1e6, w + (wait - wait0) / 1e6)
+    for tid, (name, _, _) in before.items():
+        if tid not in after and not name.startswith("rdk:"):
+            out[name] = None
     return out
 
 
@@ -475,14 +479,19 @@ def print_cpu_budget(threads, kcat_cpu_s, kcat_broker_ms):
     if threads is None:
         return {}
     per_thread, broker_ms = threads
+    ended = [name for name, t in per_thread.items() if t is None]
+    times = {name: t for name, t in per_thread.items() if t is not None}
     parts = ["%s %.0f (+%.0f waiting)" % (name, run, wait)
-             for name, (run, wait) in sorted(per_thread.items(), key=lambda kv: -kv[1][0])
+             for name, (run, wait) in sorted(times.items(), key=lambda kv: -kv[1][0])
              if run >= 1]
+    parts += ["%s (ended before the second look)" % name for name in ended]
     print("source CPU, ms (median runs): sluice over its span: %s; mock broker %.0f. "
           "kcat -C: its process %.0f; mock broker %.0f"
           % (", ".join(parts), broker_ms, kcat_cpu_s * 1e3, kcat_broker_ms))
-    src = per_thread.get("src:k", (0.0, 0.0))
-    return {"source_thread_ms": round(src[0]), "source_thread_wait_ms": round(src[1])}
+    if "src:k" not in times:
+        return {}
+    run, wait = times["src:k"]
+    return {"source_thread_ms": round(run), "source_thread_wait_ms": round(wait)}
 
 
 def bench_source(sluice, tmp, broker, n, size, ends, repeat):
