@@ -35,7 +35,8 @@ the script checks that every partition still starts at offset 0):
           kcat's span is its process, start to exit (no group join).
           Each source measurement is the median of --repeat runs (3):
           librdkafka 2.0.2 stops fetching for 1 s whenever 100 k messages
-          (queued.min.messages) or 64 MiB wait in a consumer's queue, so a
+          (queued.min.messages) or queued.max.messages.kbytes (8 MiB as
+          sluice sets it, 64 MiB for kcat) wait in a consumer's queue, so a
           run in which the consumer falls that far behind the fetcher
           takes about a second longer (fetch.queue.backoff.ms, 2.2; the
           source restarts such fetchers, see docs/kafka.md). Both with

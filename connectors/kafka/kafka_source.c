@@ -95,6 +95,7 @@
 #define KSRC_QUEUE_LOOK 256u         /* queue_watch() every this many messages */
 #define KSRC_QUEUE_LOW 2048u         /* ... restarts fetchers at this queue length */
 #define KSRC_HEADERS_MAX 64u         /* Kafka headers mapped into one envelope */
+#define KSRC_PREFETCH_KB "8192"      /* queued.max.messages.kbytes unless set */
 #define KSRC_TOPICS_MAX 64u
 #define KSRC_BOOTSTRAP_BYTES 1024
 #define KSRC_REASON_BYTES 768
@@ -133,7 +134,8 @@ static const struct sl_option kafka_source_options[] = {
      "largest value taken; larger ones go to the errors port"},
     {"kafka", SL_OPT_MAP, NULL, false, NULL,
      "librdkafka consumer settings passed through verbatim (security.protocol, sasl.*, "
-     "ssl.*, session.timeout.ms, ...); applied last, so they win over the settings above"},
+     "ssl.*, session.timeout.ms, ...); applied last, so they win over the settings above and "
+     "over sluice's own default queued.max.messages.kbytes: 8192 (the prefetch bound)"},
     {NULL, 0, NULL, false, NULL, NULL},
 };
 
@@ -248,6 +250,9 @@ static int plan_conf(struct sl_op_compile *c, struct ksrc_plan *plan, const char
     sl_kafka_settings_add(&plan->settings, "partition.assignment.strategy",
                           sl_op_string(c, "assignment"));
     sl_kafka_settings_add(&plan->settings, "auto.offset.reset", sl_op_string(c, "start"));
+    /* librdkafka prefetches up to 64 MiB into the consumer queue by default;
+     * KSRC_PREFETCH_KB bounds it lower (docs/kafka.md, "Prefetch") */
+    sl_kafka_settings_add(&plan->settings, "queued.max.messages.kbytes", KSRC_PREFETCH_KB);
     if (sl_op_bool(c, "until_end"))
         sl_kafka_settings_add(&plan->settings, "enable.partition.eof", "true");
     return sl_kafka_settings_check(&plan->settings, c);
@@ -1224,7 +1229,7 @@ static int kafka_source_open(const struct sl_source_args *args, void **state, ch
     }
     src->cooperative = strcmp(rd_kafka_rebalance_protocol(src->rk), "COOPERATIVE") == 0;
     src->reset_offset = reset_offset(src->rk);
-    /* librdkafka 2.0.2's defaults as fallbacks: both settings always exist */
+    /* fallbacks: both settings always exist */
     src->queued_min = (uint64_t)sl_kafka_conf_int(rd_kafka_conf(src->rk),
                                                   "queued.min.messages", 100000);
     src->queued_max_bytes = (uint64_t)sl_kafka_conf_int(rd_kafka_conf(src->rk),
