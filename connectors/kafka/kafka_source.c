@@ -23,7 +23,13 @@
  * (rd_kafka_consume_batch_queue on the consumer queue, which also runs the
  * rebalance callback; a message of a partition revoked meanwhile finds no
  * partition here and is dropped, as librdkafka drops the outdated ones it
- * still holds).
+ * still holds). Messages taken but not handed on when the loop ends inside a
+ * batch are sought back to (unread()), so a later loop of the same run reads
+ * them. With a cooperative assignment (set through the kafka map) messages
+ * are taken one at a time: in librdkafka 2.0.2 a batch call that purges
+ * outdated messages at a barrier has already advanced the partition's
+ * application offset past them, and a partition that stays assigned across
+ * the rebalance's pause would resume after them (fixed in librdkafka 2.1).
  *
  * Positions and commits: every message handed on (event or dead letter)
  * leaves a record (offset, worker, batch tag) in its partition's FIFO;
@@ -62,9 +68,10 @@
  *
  * Threading: open() runs on the control thread, run() and close() on the
  * source runner's thread (close after run returned); librdkafka calls the
- * rebalance, commit and error callbacks inside rd_kafka_consumer_poll() or
- * rd_kafka_consumer_close() on that thread, so the state needs no locks;
- * stop() may run on any thread and only sets the atomic stop flag. */
+ * rebalance, commit and error callbacks inside rd_kafka_consume_batch_queue(),
+ * rd_kafka_consumer_poll() or rd_kafka_consumer_close() on that thread, so
+ * the state needs no locks; stop() may run on any thread and only sets the
+ * atomic stop flag. */
 #include <errno.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
@@ -832,9 +839,12 @@ static const uint8_t *map_message(struct kafka_source *src, const rd_kafka_messa
         change.key = msg->key;
         change.key_len = (uint32_t)msg->key_len;
     }
-    int64_t ts_ms = rd_kafka_message_timestamp(msg, NULL), ts_us = ts_ms * 1000;
-    if (ts_ms >= 0 && !sl_fb_field_ptr(ev.envelope, src->env.ts))
+    /* a producer sets any CreateTime: one beyond int64 µs is not mapped */
+    int64_t ts_ms = rd_kafka_message_timestamp(msg, NULL), ts_us = 0;
+    if (ts_ms >= 0 && ts_ms <= INT64_MAX / 1000 && !sl_fb_field_ptr(ev.envelope, src->env.ts)) {
+        ts_us = ts_ms * 1000;
         change.ts = &ts_us;
+    }
     rd_kafka_headers_t *headers;
     if (rd_kafka_message_headers(msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         const char *name;
@@ -993,9 +1003,10 @@ static void fetch_kick(struct kafka_source *src)
 /* Looked at every KSRC_QUEUE_LOOK messages: once the consumer queue came
  * near the fill at which librdkafka stops fetching (the message count, or
  * the bytes at the mean value size so far), the fetchers are restarted when
- * the queue is down to KSRC_QUEUE_LOW, while the rest is consumed, instead
- * of after the queue ran dry and a poll waited. A needless restart costs
- * the refetch of at most KSRC_QUEUE_LOW messages. */
+ * the queue is down to KSRC_QUEUE_LOW (a quarter of that fill when it is
+ * smaller: large values), while the rest is consumed, instead of after the
+ * queue ran dry and a poll waited. A needless restart costs the refetch of
+ * what is still queued then. */
 static void queue_watch(struct kafka_source *src)
 {
     uint64_t len = rd_kafka_queue_length(src->queue);
@@ -1003,28 +1014,56 @@ static void queue_watch(struct kafka_source *src)
     uint64_t full = src->queued_max_bytes / mean;
     if (src->queued_min < full)
         full = src->queued_min;
+    uint64_t low = full / 4 < KSRC_QUEUE_LOW ? full / 4 : KSRC_QUEUE_LOW;
     if (len * 8 >= full * 7) {
         src->queue_was_full = true;
-    } else if (src->queue_was_full && len <= KSRC_QUEUE_LOW) {
+    } else if (src->queue_was_full && len <= low) {
         src->queue_was_full = false;
         fetch_kick(src);
     }
 }
 
-/* One message taken from librdkafka. Returns false when the loop ends: the
- * source stopped before it could be handed on, or a batch run (count,
- * until_end) has everything it wanted. */
-static bool take(struct kafka_source *src, const rd_kafka_message_t *msg)
+/* A batch run (count, until_end) has everything it wanted. */
+static bool batch_run_done(struct kafka_source *src)
 {
-    if (!consume(src, msg))
-        return false;
     if ((src->plan->until_end && all_at_end(src)) ||
         (src->plan->count && src->consumed >= src->plan->count)) {
         sl_log(SL_LOG_INFO, "%s: end of input after %" PRIu64 " messages", src->node_name,
                src->consumed);
-        return false;
+        return true;
     }
-    return true;
+    return false;
+}
+
+/* msgs[0..n) were taken from librdkafka but not handed on (the loop ended
+ * inside a batch): librdkafka's position is past them, so each of their
+ * assigned partitions is sought back to its first one (messages of one
+ * partition come in offset order). A later consume_loop of this run
+ * (exactly-once, after an aborted final transaction) reads them again. */
+static void unread(struct kafka_source *src, rd_kafka_message_t **msgs, size_t n)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const rd_kafka_message_t *msg = msgs[i];
+        if (msg->err || !msg->rkt)
+            continue;
+        const char *topic = rd_kafka_topic_name(msg->rkt);
+        if (!part_find(src, topic, msg->partition))
+            continue;
+        if (!list)
+            list = rd_kafka_topic_partition_list_new((int)n);
+        if (!rd_kafka_topic_partition_list_find(list, topic, msg->partition))
+            rd_kafka_topic_partition_list_add(list, topic, msg->partition)->offset = msg->offset;
+    }
+    if (!list)
+        return;
+    rd_kafka_error_t *error = rd_kafka_seek_partitions(src->rk, list, 0); /* 0: async */
+    if (error) {
+        sl_log_limited(&src->log_limit, SL_LOG_WARN, "%s: seeking back: %s", src->node_name,
+                       rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
 }
 
 /* Up to KSRC_BATCH messages into msgs: what the consumer queue holds now,
@@ -1032,10 +1071,17 @@ static bool take(struct kafka_source *src, const rd_kafka_message_t *msg)
  * poll's wait. librdkafka's batch call given a timeout waits until the
  * batch is full, so a slow input would wait the whole timeout with
  * messages in hand; the single poll returns at the first. Rebalance, commit
- * and error callbacks run inside either call. */
+ * and error callbacks run inside either call. A cooperative assignment
+ * takes one message at a time (see the file comment). */
 static size_t take_batch(struct kafka_source *src, rd_kafka_message_t **msgs)
 {
-    ssize_t n = rd_kafka_consume_batch_queue(src->queue, 0, msgs, KSRC_BATCH);
+    ssize_t n;
+    if (src->cooperative) {
+        msgs[0] = rd_kafka_consumer_poll(src->rk, 0);
+        n = msgs[0] ? 1 : 0;
+    } else {
+        n = rd_kafka_consume_batch_queue(src->queue, 0, msgs, KSRC_BATCH);
+    }
     if (n > 0)
         return (size_t)n;
     if (src->unflushed) {
@@ -1065,12 +1111,16 @@ static void consume_loop(struct kafka_source *src)
     uint64_t watched = src->consumed;
     bool more = true;
     while (more && !stopping(src) && !src->fatal) {
-        size_t n = take_batch(src, msgs);
-        for (size_t i = 0; i < n; i++) {
-            if (more)
-                more = take(src, msgs[i]);
-            rd_kafka_message_destroy(msgs[i]); /* the rest is read again later */
+        size_t n = take_batch(src, msgs), handed = 0;
+        /* consume() false: stopped before msgs[handed] could be handed on */
+        while (more && handed < n && (more = consume(src, msgs[handed]))) {
+            handed++;
+            more = !batch_run_done(src);
         }
+        if (handed < n)
+            unread(src, msgs + handed, n - handed);
+        for (size_t i = 0; i < n; i++)
+            rd_kafka_message_destroy(msgs[i]);
         if (src->consumed - watched >= KSRC_QUEUE_LOOK) {
             watched = src->consumed;
             queue_watch(src);
