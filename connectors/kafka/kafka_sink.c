@@ -867,13 +867,9 @@ static const char *event_topic(struct kafka_sink *sink, const char **why)
  * staging, which grows (doubling) to the largest event and is reused. */
 static void stage_event(struct kafka_sink *sink, const uint8_t *frame, size_t len)
 {
-    if (sink->in_place) {
-        struct kafka_write *write = &sink->writes[sink->write_seq % SL_SINK_PENDING_MAX];
-        sink->staged = value_alloc(&sink->values, &write->values, len);
-        sink->staged_len = sl_fb_prefixed_to_raw(sink->staged, frame, len);
-        return;
-    }
-    sink->staged = staging_reserve(sink, len);
+    struct kafka_write *write = &sink->writes[sink->write_seq % SL_SINK_PENDING_MAX];
+    sink->staged = sink->in_place ? value_alloc(&sink->values, &write->values, len)
+                                  : staging_reserve(sink, len);
     sink->staged_len = sl_fb_prefixed_to_raw(sink->staged, frame, len);
 }
 

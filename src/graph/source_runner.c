@@ -489,15 +489,23 @@ struct sl_source_emit {
     uint64_t events;
 };
 
-void sl_source_emit(struct sl_source_emit *emit, const uint8_t *buf, uint32_t len,
-                    uint64_t position, uint32_t *worker, uint64_t *tag)
+/* Reports where an emitted event went: worker w and the tag of its open
+ * batch (either pointer may be NULL). */
+static void emit_report(const struct sl_source_emit *emit, uint32_t w, uint32_t *worker,
+                        uint64_t *tag)
 {
-    struct sl_source_runner *source = emit->source;
-    uint32_t w = shard_event(source, &emit->shard, buf, len, source->node, position);
     if (worker)
         *worker = w;
     if (tag)
         *tag = emit->shard.open[w]->tag;
+}
+
+void sl_source_emit(struct sl_source_emit *emit, const uint8_t *buf, uint32_t len,
+                    uint64_t position, uint32_t *worker, uint64_t *tag)
+{
+    struct sl_source_runner *source = emit->source;
+    emit_report(emit, shard_event(source, &emit->shard, buf, len, source->node, position), worker,
+                tag);
     /* relaxed: statistics */
     atomic_fetch_add_explicit(&source->events, 1, memory_order_relaxed);
 }
@@ -510,10 +518,7 @@ void sl_source_emit_raw(struct sl_source_emit *emit, const uint8_t *raw, uint32_
     sl_fb_raw_to_prefixed(shard_reserve(source, &emit->shard, sl_fb_root(raw), len + 8, &w), raw,
                           len);
     sl_batch_commit(emit->shard.open[w], len + 8, source->node, position);
-    if (worker)
-        *worker = w;
-    if (tag)
-        *tag = emit->shard.open[w]->tag;
+    emit_report(emit, w, worker, tag);
     /* relaxed: statistics */
     atomic_fetch_add_explicit(&source->events, 1, memory_order_relaxed);
 }
@@ -529,12 +534,9 @@ void sl_source_emit_error(struct sl_source_emit *emit, const char *reason, uint6
     const char *values[] = {run->job->nodes[source->node].name, reason, offset};
     size_t len;
     const uint8_t *frame = error_event(source, keys, values, 3, &len);
-    uint32_t w = shard_event(source, &emit->shard, frame, (uint32_t)len,
-                             source->node | SL_RUN_ERROR_EVENT, position);
-    if (worker)
-        *worker = w;
-    if (tag)
-        *tag = emit->shard.open[w]->tag;
+    emit_report(emit, shard_event(source, &emit->shard, frame, (uint32_t)len,
+                                  source->node | SL_RUN_ERROR_EVENT, position),
+                worker, tag);
 }
 
 void sl_source_flush(struct sl_source_emit *emit) { shard_flush(emit->source, &emit->shard); }
