@@ -314,8 +314,9 @@ sinks:
     check(seen == count, "topic_expr: %d messages over the type topics, %d events" % (seen, count))
 
 
-def big_events(root, n):
-    """n JSON events from the example order; every third carries a 3000-byte header."""
+def big_events(root, n, path):
+    """n JSON events from the example order, written to path as JSON lines;
+    every third carries a 3000-byte header. Returns (lines, ids of the big ones)."""
     with open(os.path.join(root, "examples", "orders.jsonl")) as f:
         base = json.loads(f.readline())
     lines, big = [], set()
@@ -326,14 +327,14 @@ def big_events(root, n):
             ev["headers"].append({"key": "padding", "value": "x" * 3000})
             big.add(ev["id"])
         lines.append(json.dumps(ev))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
     return lines, big
 
 
 def test_dead_letter_oversized(sluice, root, tmp, broker):
-    lines, big = big_events(root, 30)
     src = os.path.join(tmp, "big.jsonl")
-    with open(src, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    lines, big = big_events(root, 30, src)
     job = f"""
 job: kafka_sink_dlq
 schemas: [orders]
@@ -476,10 +477,8 @@ sinks:
                   "%s: dead letter headers %s" % (fmt, h))
             check(ev.get("payload") and ev.get("type") and h.get("source"),
                   "%s: the dead letter is the whole event with its own headers" % fmt)
-    lines, big = big_events(root, 30)
     src, out = os.path.join(tmp, "big_port.jsonl"), os.path.join(tmp, "port_big.jsonl")
-    with open(src, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    _, big = big_events(root, 30, src)
     job = f"""
 job: kafka_sink_port_big
 schemas: [orders]
