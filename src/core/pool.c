@@ -100,13 +100,14 @@ static void pool_collect(struct sl_pool *pool)
     }
 }
 
+/* Returned batches are collected before every take and pushed on top of
+ * the free stack, so the batch handed out is the one last used: its arena
+ * is still mapped and warm, and batches never needed stay untouched. */
 int sl_pool_get(struct sl_pool *pool, struct sl_batch **batch_out)
 {
-    if (pool->free_count == 0) {
-        pool_collect(pool);
-        if (pool->free_count == 0)
-            return -EAGAIN;
-    }
+    pool_collect(pool);
+    if (pool->free_count == 0)
+        return -EAGAIN;
     struct sl_batch *batch = pool->free[--pool->free_count];
     sl_batch_reset(batch);
     *batch_out = batch;

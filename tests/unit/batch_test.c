@@ -274,6 +274,23 @@ static void test_pool_exhaustion_and_return(void)
     sl_pool_destroy(pool);
 }
 
+/* A returned batch is handed out next, before the batches that stayed at
+ * home: the pool reuses the batch last used (warm, already mapped) and never
+ * touches the ones a light load does not need. */
+static void test_pool_reuses_returned_first(void)
+{
+    struct sl_pool *pool = pool_new(4, 1);
+    struct sl_batch *first, *batch;
+    CHECK(sl_pool_get(pool, &first) == 0);
+    for (int k = 0; k < 5; k++) {
+        sl_pool_return(first, 0);
+        CHECK(sl_pool_get(pool, &batch) == 0 && batch == first);
+    }
+    sl_pool_put(pool, first);
+    CHECK(sl_pool_available(pool) == 4);
+    sl_pool_destroy(pool);
+}
+
 /* A pool with no returners is usable by its owner alone. */
 static void test_pool_owner_only(void)
 {
@@ -364,6 +381,7 @@ int main(void)
     test_arena_limit();
     test_pool_config();
     test_pool_exhaustion_and_return();
+    test_pool_reuses_returned_first();
     test_pool_owner_only();
     test_pool_threaded();
     return 0;
