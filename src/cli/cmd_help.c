@@ -55,6 +55,9 @@ static void print_reference(void)
            "or a list). Every node has an `errors` port.\n\n## Job file\n\n"
            "The top level of a job file (`sluice help job`).\n\n");
     print_options(sl_job_options(), true);
+    printf("\n### `runtime:`\n\nThe runtime's batches (`sluice help runtime`); with them the "
+           "job's memory bound,\nsee docs/memory.md.\n\n");
+    print_options(sl_job_runtime_options(), true);
     printf("\n## Sources\n\n");
     const char *const *names;
     for (names = sl_registry_list(SL_NODE_SOURCE); *names; names++) {
@@ -80,13 +83,21 @@ int sl_cmd_help(int argc, char **argv)
         return SL_EXIT_OK;
     }
     if (argc != 2) {
-        fputs("usage: sluice help TYPE | sluice help job | sluice help --reference\n", stderr);
+        fputs("usage: sluice help TYPE | sluice help job | sluice help runtime | "
+              "sluice help --reference\n",
+              stderr);
         return SL_EXIT_USAGE;
     }
     const char *name = argv[1];
     if (strcmp(name, "job") == 0) {
         printf("job file: the top-level settings\n");
         print_options(sl_job_options(), false);
+        return SL_EXIT_OK;
+    }
+    if (strcmp(name, "runtime") == 0) {
+        printf("runtime: the batches of the runtime, the bound on a job's memory "
+               "(docs/memory.md)\n");
+        print_options(sl_job_runtime_options(), false);
         return SL_EXIT_OK;
     }
     const struct sl_source_type *source = sl_registry_source(name);

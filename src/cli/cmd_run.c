@@ -95,6 +95,9 @@ int sl_cmd_run(int argc, char **argv)
     static struct sl_run run;
     struct sl_run_config config;
     sl_run_config_default(&config);
+    config.batch_events = job.runtime.batch_events;
+    config.batch_bytes = job.runtime.batch_bytes;
+    config.source_batches = config.sink_batches = job.runtime.batches;
     char err[256];
     if (sl_run_create(&run, &job, &config, err, sizeof(err))) {
         fprintf(stderr, "sluice run: %s\n", err);
@@ -102,6 +105,10 @@ int sl_cmd_run(int argc, char **argv)
         sl_job_free(&job);
         return SL_EXIT_RUNTIME;
     }
+    sl_log(SL_LOG_INFO, "job %s: batches hold at most %.1f MiB (runtime: %u batches per pool, "
+           "%u events / %u KiB each; docs/memory.md)", job.name,
+           (double)sl_run_batch_memory(&run) / (1 << 20), config.source_batches,
+           config.batch_events, config.batch_bytes >> 10);
     signal_run = &run;
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);

@@ -13,7 +13,7 @@ static const struct sl_cli_command commands[] = {
     {"validate", "check a job file: every error with file:line:col", sl_cmd_validate},
     {"graph", "print a job's graph as Graphviz DOT, Mermaid or SVG", sl_cmd_graph},
     {"help", "settings of a source, operator or sink type (help TYPE) or of the job file "
-             "(help job)", sl_cmd_help},
+             "(help job, help runtime)", sl_cmd_help},
     {"gen", "generate realistic order events to a file, stdout or TCP (load generator)", sl_cmd_gen},
     {"ingest", "run ingestion alone: tcp or file source into counting consumers", sl_cmd_ingest},
     {"broker", "a development Kafka cluster (librdkafka mock), fault injection", sl_cmd_broker},

@@ -28,13 +28,28 @@ static const struct sl_option job_options[] = {
     {"exactly_once", SL_OPT_BOOL, "false", false, NULL,
      "Kafka transactions: the outputs of the job's one kafka sink and the offsets of its one "
      "kafka source commit together (docs/kafka.md); needs exactly those two connectors"},
+    {"runtime", SL_OPT_MAP, NULL, false, NULL,
+     "batch sizes of the runtime, which bound the job's memory (docs/memory.md; `sluice help "
+     "runtime`)"},
     {"sources", SL_OPT_MAP, NULL, true, NULL, "source nodes by name"},
     {"operators", SL_OPT_MAP, NULL, false, NULL, "operator nodes by name"},
     {"sinks", SL_OPT_MAP, NULL, true, NULL, "sink nodes by name"},
     {NULL, 0, NULL, false, NULL, NULL},
 };
 
+static const struct sl_option runtime_options[] = {
+    {"batch_events", SL_OPT_INT, "1024", false, NULL, "events per batch, 16..1024"},
+    {"batch_bytes", SL_OPT_SIZE, "4MiB", false, NULL,
+     "event bytes per batch, 64KiB..4MiB; a larger event goes to its source's errors port (a "
+     "tcp or file source's max_frame must be below it)"},
+    {"batches", SL_OPT_INT, "64", false, NULL,
+     "batches in each source's pool and in each worker's pool of batches for the sinks, "
+     "4..4096: with the batch sizes, the bound on the events a job holds"},
+    {NULL, 0, NULL, false, NULL, NULL},
+};
+
 const struct sl_option *sl_job_options(void) { return job_options; }
+const struct sl_option *sl_job_runtime_options(void) { return runtime_options; }
 
 /* "a, b, c" of an options table's keys, for hints. */
 static void option_keys(const struct sl_option *table, const char *extra, char *out, size_t len)
@@ -101,6 +116,60 @@ static int load_top(struct sl_job *job, struct sl_diags *diags)
         rc = -EINVAL;
     }
     return rc;
+}
+
+/* One integer setting of runtime: in lo..hi; *out keeps its default when
+ * the setting is absent or malformed (sl_opt_check reports that). */
+static int runtime_value(struct sl_conf *runtime, const char *key, uint64_t lo,
+                         uint64_t hi, uint32_t *out, struct sl_diags *diags)
+{
+    const struct sl_conf *c = sl_conf_get(runtime, key);
+    const struct sl_option *o = sl_opt_find(runtime_options, key);
+    long long v;
+    uint64_t bytes;
+    if (!c || c->kind != SL_CONF_SCALAR)
+        return 0;
+    if (o->type == SL_OPT_SIZE ? sl_opt_parse_size(c->value, &bytes)
+                               : (sl_opt_parse_int(c->value, &v) || v < 0))
+        return 0;
+    uint64_t value = o->type == SL_OPT_SIZE ? bytes : (uint64_t)v;
+    if (value < lo || value > hi) {
+        sl_diag_add(diags, c->line, c->col, o->description, "runtime: %s must be %llu..%llu",
+                    key, (unsigned long long)lo, (unsigned long long)hi);
+        return -EINVAL;
+    }
+    *out = (uint32_t)value;
+    return 0;
+}
+
+static int load_runtime(struct sl_job *job, struct sl_diags *diags)
+{
+    job->runtime = (struct sl_job_runtime){.batch_events = SL_RUNTIME_BATCH_EVENTS_MAX,
+                                           .batch_bytes = SL_RUNTIME_BATCH_BYTES_MAX,
+                                           .batches = 64};
+    struct sl_conf *runtime = sl_conf_get(job->root, "runtime");
+    if (!runtime || runtime->kind != SL_CONF_MAP)
+        return 0; /* a runtime that is not a mapping is reported by load_top */
+    int rc = 0;
+    for (struct sl_conf *c = runtime->child; c; c = c->next) {
+        const struct sl_option *o = sl_opt_find(runtime_options, c->key);
+        if (!o) {
+            char hint[128];
+            option_keys(runtime_options, "", hint, sizeof(hint));
+            sl_diag_add(diags, c->key_line, c->key_col, hint, "unknown setting '%s' in runtime",
+                        c->key);
+            rc = -EINVAL;
+        } else if (sl_opt_check(o, c, diags)) {
+            rc = -EINVAL;
+        }
+    }
+    struct sl_job_runtime *r = &job->runtime;
+    rc |= runtime_value(runtime, "batch_events", 16, SL_RUNTIME_BATCH_EVENTS_MAX,
+                        &r->batch_events, diags);
+    rc |= runtime_value(runtime, "batch_bytes", 64u << 10, SL_RUNTIME_BATCH_BYTES_MAX,
+                        &r->batch_bytes, diags);
+    rc |= runtime_value(runtime, "batches", 4, SL_RUNTIME_BATCHES_MAX, &r->batches, diags);
+    return rc ? -EINVAL : 0;
 }
 
 static int load_schemas(struct sl_job *job, struct sl_diags *diags)
@@ -506,6 +575,7 @@ static int job_check(struct sl_job *job, int rc, const char *const *sets, unsign
         rc |= sl_conf_set(job->root, sets[i], diags);
     /* each step reports all it finds; only unloadable schemas stop the rest */
     rc |= load_top(job, diags);
+    rc |= load_runtime(job, diags);
     if (load_schemas(job, diags))
         goto fail;
     rc |= load_nodes(job, diags);

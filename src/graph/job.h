@@ -20,6 +20,18 @@
 #define SL_JOB_WORKERS_MAX 64u
 #define SL_KEY_GROUPS_DEFAULT 128u
 
+/* The runtime's batch sizes (`runtime:` in a job file); the defaults are
+ * also the largest values accepted. */
+#define SL_RUNTIME_BATCH_EVENTS_MAX 1024u
+#define SL_RUNTIME_BATCH_BYTES_MAX (4u << 20)
+#define SL_RUNTIME_BATCHES_MAX 4096u
+
+struct sl_job_runtime {
+    uint32_t batch_events; /* events per batch */
+    uint32_t batch_bytes;  /* event bytes per batch */
+    uint32_t batches;      /* batches in each source's pool and each worker's sink pool */
+};
+
 enum sl_node_kind { SL_NODE_SOURCE, SL_NODE_OPERATOR, SL_NODE_SINK };
 
 struct sl_job_input {
@@ -52,6 +64,7 @@ struct sl_job {
     uint32_t workers;
     uint32_t key_groups;
     bool exactly_once;       /* Kafka transactions: one kafka source, one kafka sink */
+    struct sl_job_runtime runtime;
     struct sl_job_node nodes[SL_JOB_NODES_MAX];
     uint32_t node_count;
     uint32_t order[SL_JOB_NODES_MAX]; /* topological: every node after its inputs */
@@ -66,6 +79,8 @@ int sl_job_load(struct sl_job *job, const char *path, const char *const *sets,
 int sl_job_parse(struct sl_job *job, const char *text, size_t len, struct sl_diags *diags);
 /* The top-level settings of a job file (ends with a row whose key is NULL). */
 const struct sl_option *sl_job_options(void);
+/* The settings of its `runtime:` map (ends with a row whose key is NULL). */
+const struct sl_option *sl_job_runtime_options(void);
 void sl_job_free(struct sl_job *job);
 
 /* Registries (graph/registry.c): NULL when no type has that name. */

@@ -119,6 +119,25 @@ uint64_t sl_sink_errors_written(struct sl_sink_errors *errors, bool *failed)
     return atomic_load_explicit(&errors->written, memory_order_acquire);
 }
 
+/* Bytes one batch of the config may take (pool.h): arena and entries. */
+static uint64_t batch_memory(const struct sl_run_config *c)
+{
+    return (uint64_t)c->batch_bytes +
+           sizeof(struct sl_batch_entry) * ((uint64_t)c->batch_events + SL_BATCH_CONTROLS_MAX) +
+           sizeof(struct sl_batch);
+}
+
+uint64_t sl_run_batch_memory(const struct sl_run *run)
+{
+    const struct sl_run_config *c = &run->config;
+    uint64_t batch = batch_memory(c), ports = 0;
+    for (uint32_t k = 0; k < run->sink_count; k++)
+        ports += run->sinks[k].errors_in != NULL;
+    return run->source_count * c->source_batches * batch +
+           run->job->workers * (c->sink_batches * batch + c->out_arena_bytes) +
+           ports * SL_SINK_ERRORS_BATCHES * batch;
+}
+
 int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_config *config,
                   char *err, size_t err_len)
 {

@@ -215,6 +215,10 @@ void sl_run_config_default(struct sl_run_config *config);
  * instances. Returns 0 or -errno with err. */
 int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_config *config,
                   char *err, size_t err_len);
+/* Bytes the run's batches may take at most, whatever the load: every
+ * source's pool, every worker's sink pool and output arena, every errors
+ * port's pool (docs/memory.md). A connector's own buffers come on top. */
+uint64_t sl_run_batch_memory(const struct sl_run *run);
 /* Waits up to timeout_ms for every sink thread to close; true when all have. */
 bool sl_run_wait_sinks(struct sl_run *run, uint32_t timeout_ms);
 /* Starts every thread, each named by sl_run_name_thread(). */

@@ -327,6 +327,7 @@ static int ingest_init(struct sl_source_runner *source, char *err, size_t err_le
     config.consumers = 1;
     config.events_max = run->config.batch_events;
     config.arena_bytes_max = run->config.batch_bytes;
+    config.batches = run->config.source_batches;
     struct sl_conf *framing = sl_conf_get(node->conf, "framing");
     config.framing = framing && strcmp(framing->value, "jsonl") == 0 ? SL_INGEST_JSONL : SL_INGEST_FB;
     struct sl_conf *max_frame = sl_conf_get(node->conf, "max_frame");
@@ -334,8 +335,10 @@ static int ingest_init(struct sl_source_runner *source, char *err, size_t err_le
     if (max_frame)
         sl_opt_parse_size(max_frame->value, &bytes);
     if (bytes + 8 > config.arena_bytes_max) {
-        snprintf(err, err_len, "%s: max_frame must be below the batch size (%u bytes)", node->name,
-                 config.arena_bytes_max - 8);
+        snprintf(err, err_len,
+                 "%s: max_frame (%llu bytes) must be at most the runtime's batch_bytes minus 8 "
+                 "(%u bytes)",
+                 node->name, (unsigned long long)bytes, config.arena_bytes_max - 8);
         return -EINVAL;
     }
     config.frame_bytes_max = (uint32_t)bytes;
@@ -500,10 +503,27 @@ static void emit_report(const struct sl_source_emit *emit, uint32_t w, uint32_t 
         *tag = emit->shard.open[w]->tag;
 }
 
+/* An event of len bytes that no batch can hold (runtime batch_bytes) goes
+ * to the errors port instead, with the reason. Returns whether it did. */
+static bool emit_oversized(struct sl_source_emit *emit, uint32_t len, uint64_t position,
+                           uint32_t *worker, uint64_t *tag)
+{
+    uint32_t max = emit->source->run->config.batch_bytes;
+    if (len <= max)
+        return false;
+    char reason[128];
+    snprintf(reason, sizeof(reason),
+             "event of %u bytes is larger than a batch (runtime batch_bytes: %u)", len, max);
+    sl_source_emit_error(emit, reason, position, worker, tag);
+    return true;
+}
+
 void sl_source_emit(struct sl_source_emit *emit, const uint8_t *buf, uint32_t len,
                     uint64_t position, uint32_t *worker, uint64_t *tag)
 {
     struct sl_source_runner *source = emit->source;
+    if (emit_oversized(emit, len, position, worker, tag))
+        return;
     emit_report(emit, shard_event(source, &emit->shard, buf, len, source->node, position), worker,
                 tag);
     /* relaxed: statistics */
@@ -515,6 +535,8 @@ void sl_source_emit_raw(struct sl_source_emit *emit, const uint8_t *raw, uint32_
 {
     struct sl_source_runner *source = emit->source;
     uint32_t w;
+    if (emit_oversized(emit, len + 8, position, worker, tag))
+        return;
     sl_fb_raw_to_prefixed(shard_reserve(source, &emit->shard, sl_fb_root(raw), len + 8, &w), raw,
                           len);
     sl_batch_commit(emit->shard.open[w], len + 8, source->node, position);

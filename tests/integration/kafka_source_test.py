@@ -16,6 +16,8 @@ writer sluice did not write) making the raw values.
     key, timestamp (ms -> µs) and headers; envelopes that have them keep
     their own (an envelope header wins over a Kafka header of the same
     name); a value that is no FlatBuffer goes to the errors port.
+  * oversize: with `runtime: {batch_bytes: 64KiB}` a value that fits no batch
+    goes to the errors port naming batch_bytes; the others pass.
   * start: a new group with `start: latest` on a topic that already holds
     messages takes only the ones produced after its assignment; one with the
     default (earliest) takes them all.
@@ -182,6 +184,27 @@ def raw_case(sluice, tmp, broker, root):
           "verify reason: %s" % [error_headers(l) for l in letters])
 
 
+def oversize_case(sluice, tmp, broker, root):
+    """runtime batch_bytes 64 KiB: a value of ~80 KiB (under max_message) fits
+    no batch and goes to the errors port with the reason; the others pass."""
+    docs = [{"id": "small%d" % i, "type": "test.raw"} for i in range(5)]
+    docs.insert(2, {"id": "big", "type": "test.raw",
+                    "headers": [{"key": "pad", "value": "x" * (80 << 10)}]})
+    files = flatc_files(tmp, root, docs)
+    produce_files(broker.bootstrap, "big", files, ["-k", "k"])
+    out, dlq = os.path.join(tmp, "big_out.jsonl"), os.path.join(tmp, "big_dlq.jsonl")
+    yaml = job_yaml(broker.bootstrap, "gb", "raw", out, dlq, "type == \"test.raw\"")
+    yaml = yaml.replace("topics: [in]", "topics: [big]").replace(
+        "schemas: [orders]\n", "schemas: [orders]\nruntime: {batch_bytes: 64KiB}\n")
+    run_until(sluice, tmp, "big", yaml, out, dlq, 5, 1)
+    got = [e["id"] for e in read_output(out)]
+    check(got == ["small%d" % i for i in range(5)], "oversize: the 5 small events out: %s" % got)
+    reasons = [error_headers(l).get("sluice.error.reason") or "" for l in read_output(dlq)]
+    check(len(reasons) == 1 and "larger than a batch" in reasons[0] and
+          "batch_bytes: 65536" in reasons[0],
+          "oversize: the big value is a dead letter naming batch_bytes: %s" % reasons)
+
+
 def settings_case(sluice, tmp):
     cases = [("topics: [a], pattern: \"^a\"", "both set"),
              ("group: g", "no topics or pattern"),
@@ -264,10 +287,11 @@ def main():
         print("SKIP: kcat and flatc are needed", file=sys.stderr)
         return 77
     tmp = tempfile.mkdtemp(prefix="sluice-ksrc-")
-    broker = Broker(sluice, tmp, ["in:4", "raw:2"])
+    broker = Broker(sluice, tmp, ["in:4", "raw:2", "big:1"])
     try:
         json_case(sluice, tmp, broker)
         raw_case(sluice, tmp, broker, root)
+        oversize_case(sluice, tmp, broker, root)
         start_case(sluice, tmp, broker)
         restart_case(sluice, tmp, broker)
         settings_case(sluice, tmp)
@@ -277,7 +301,8 @@ def main():
         print("%d checks failed; files in %s" % (failures, tmp), file=sys.stderr)
         return 1
     shutil.rmtree(tmp, ignore_errors=True)
-    print("kafka source: json, raw mapping, dead letters, commits, start, fetch restarts, settings ok")
+    print("kafka source: json, raw mapping, dead letters, oversize, commits, start, fetch restarts, "
+          "settings ok")
     return 0
 
 
