@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""kafka_source_memory_test.py - the kafka source's memory stays within its
+bound while its sink is stalled behind a backlog many times that bound, and
+every event still comes out (non-sanitizer builds only: RSS differs under
+ASan, exit 77).
+
+A topic of 48 partitions is filled with N generated events (~400 bytes,
+~99 MB, within the mock's ~5 MiB per partition; message sets of at most
+64 KiB). A job with small batches (`runtime: {batches: 8, batch_events:
+256, batch_bytes: 256KiB}`) reads it (kafka source, count N; librdkafka:
+queued.max.messages.kbytes 4096, fetch.max.bytes 1 MiB,
+max.partition.fetch.bytes 128 KiB) into a tcp sink whose peer accepts and
+then reads nothing for 4 s: the sink blocks, the workers and the source
+wait, the source stops taking messages and librdkafka stops fetching at its
+prefetch bound. Then the peer reads everything. Asserted: the N events
+arrive, each once; and the peak RSS (VmHWM, sampled until the job exits)
+stays under the bound of docs/memory.md,
+    baseline + batches + 2 x kafka + records + SLACK
+where baseline is the VmHWM of the same job idling on an empty topic;
+batches what the job prints at start ("batches hold at most"); kafka =
+prefetch (4 MiB) + two fetch responses per broker (one whose messages wait
+behind the prefetch bound: a response stays until its last message is
+consumed, one being received), each at most fetch.max.bytes plus one
+message set; doubled because jemalloc keeps freed pages for reuse (up to
+dirty_decay_ms, 10 s) and this is the memory that churns; records the
+partitions' offset FIFOs (48 x 4096 x 24 bytes); SLACK = 8 MiB for the
+tcp sink's encoding buffer, allocator metadata and thread stacks. The
+backlog (the bytes of the N events, as the peer receives them) is checked
+to be at least twice that bound above baseline, so a source that buffered
+its input would fail.
+
+usage: kafka_source_memory_test.py SLUICE   (exit 0 pass, 1 fail, 77 skip)
+"""
+import hashlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from ingest_util import under_sanitizer
+from kafka_source_util import Broker, Checks, start_job, stop_job, wait_for
+
+EVENTS = 240000
+PARTITIONS = 48
+FETCH_BYTES = 128 << 10
+FETCH_MAX = 1 << 20
+MSET_MAX = 64 << 10  # the fill job's kafka sink writes message sets up to this size
+PREFETCH = 4 << 20
+RECORDS = PARTITIONS * 4096 * 24
+SLACK = 8 << 20
+STALL_S = 4
+
+check = Checks()
+
+
+def vm_hwm(pid):
+    """Peak RSS of pid in bytes, or None once it has exited."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def topic_offsets(bootstrap, topic, which):
+    args = ["kcat", "-Q", "-b", bootstrap]
+    for p in range(PARTITIONS):
+        args += ["-t", "%s:%d:%d" % (topic, p, which)]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=30).stdout
+    return [int(m.group(1)) for m in re.finditer(r"offset (-?\d+)", out)]
+
+
+def job_text(bootstrap, group, port, count):
+    return ("job: memory\nschemas: [orders]\n"
+            "runtime: {batches: 8, batch_events: 256, batch_bytes: 256KiB}\n"
+            "sources:\n  k: {type: kafka, brokers: \"%s\", topics: [mem], group: %s, count: %d,"
+            " kafka: {max.partition.fetch.bytes: %d, fetch.max.bytes: %d,"
+            " queued.max.messages.kbytes: %d}}\n"
+            "sinks:\n  out: {type: tcp, input: k, connect: \"127.0.0.1:%d\", framing: fb}\n"
+            % (bootstrap, group, count, FETCH_BYTES, FETCH_MAX, PREFETCH >> 10, port))
+
+
+class StalledPeer:
+    """A listener that accepts the sink's connection and reads nothing until
+    drain() is called; then it counts the fb frames (and their distinct
+    contents and bytes) until want have arrived."""
+
+    def __init__(self):
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # a small receive buffer, so the kernel cannot hold the backlog
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.port = self.listener.getsockname()[1]
+        self.conn = None
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        self.conn, _ = self.listener.accept()
+
+    def drain(self, want, timeout):
+        frames, total, digests, buf = 0, 0, set(), b""
+        deadline = time.monotonic() + timeout
+        if not wait_for(lambda: self.conn is not None, timeout):
+            return 0, 0, 0
+        self.conn.settimeout(1)
+        while frames < want and time.monotonic() < deadline:
+            try:
+                chunk = self.conn.recv(1 << 20)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            buf += chunk
+            pos = 0
+            while len(buf) - pos >= 4:
+                size = int.from_bytes(buf[pos:pos + 4], "little")
+                if len(buf) - pos - 4 < size:
+                    break
+                digests.add(hashlib.blake2b(buf[pos + 4:pos + 4 + size], digest_size=16).digest())
+                frames += 1
+                total += size
+                pos += 4 + size
+            buf = buf[pos:]
+        return frames, len(digests), total
+
+
+def fill_topic(sluice, tmp, bootstrap):
+    job = os.path.join(tmp, "fill.yaml")
+    with open(job, "w") as f:
+        f.write("job: fill\nschemas: [orders]\nsources:\n  g: {type: gen, count: %d, seed: 7}\n"
+                "sinks:\n  k: {type: kafka, input: g, brokers: \"%s\", topic: mem, batch_bytes: %d}\n"
+                % (EVENTS, bootstrap, MSET_MAX))
+    subprocess.run([sluice, "run", job], check=True, timeout=120, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    ends, begins = topic_offsets(bootstrap, "mem", -1), topic_offsets(bootstrap, "mem", -2)
+    return sum(ends) == EVENTS and not any(begins), (ends, begins)
+
+
+def baseline_hwm(sluice, tmp, bootstrap):
+    """VmHWM of the job idling on the (still empty) topic after assignment."""
+    peer = StalledPeer()
+    job = os.path.join(tmp, "idle.yaml")
+    with open(job, "w") as f:
+        f.write(job_text(bootstrap, "idle", peer.port, EVENTS))
+    log = os.path.join(tmp, "idle.log")
+    proc = start_job(sluice, job, log)
+    assigned = wait_for(lambda: "assigned" in open(log).read(), 30)
+    time.sleep(1)
+    hwm = vm_hwm(proc.pid)
+    stop_job(proc)
+    return hwm if assigned else None
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    sluice = sys.argv[1]
+    if under_sanitizer(sluice):
+        print("skip: sanitizer build (RSS is not comparable)")
+        return 77
+    if not shutil.which("kcat"):
+        print("SKIP: kcat is needed", file=sys.stderr)
+        return 77
+    tmp = tempfile.mkdtemp(prefix="sluice-kmem-")
+    broker = Broker(sluice, tmp, ["mem:%d" % PARTITIONS])
+    try:
+        baseline = baseline_hwm(sluice, tmp, broker.bootstrap)
+        check(baseline is not None, "idle job got its assignment")
+        filled, ends = fill_topic(sluice, tmp, broker.bootstrap)
+        check(filled, "topic holds all %d events from offset 0 (ends %s)" % (EVENTS, ends))
+        if baseline is None or not filled:
+            return 1
+        peer = StalledPeer()
+        job = os.path.join(tmp, "memory.yaml")
+        with open(job, "w") as f:
+            f.write(job_text(broker.bootstrap, "mem", peer.port, EVENTS))
+        log = os.path.join(tmp, "memory.log")
+        proc = start_job(sluice, job, log)
+        peaks = []
+
+        def sample():
+            while proc.poll() is None:
+                hwm = vm_hwm(proc.pid)
+                if hwm:
+                    peaks.append(hwm)
+                time.sleep(0.05)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        check(wait_for(lambda: "assigned" in open(log).read(), 30), "job got its assignment")
+        time.sleep(STALL_S)
+        check(proc.poll() is None, "job still running while its sink is stalled")
+        stalled_peak = max(peaks) if peaks else 0
+        frames, distinct, backlog = peer.drain(EVENTS, 90)
+        try:
+            rc = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            rc = stop_job(proc)
+        sampler.join(timeout=5)
+        text = open(log).read()
+        m = re.search(r"batches hold at most ([0-9.]+) MiB", text)
+        check(m is not None, "job prints its batch memory")
+        batches = float(m.group(1)) * (1 << 20) if m else 0
+        kafka = PREFETCH + 2 * (FETCH_MAX + MSET_MAX)
+        bound = baseline + batches + 2 * kafka + RECORDS + SLACK
+        peak = max(peaks) if peaks else 0
+        check(rc == 0, "job exits 0 after count events (got %s)" % rc)
+        check(frames == EVENTS and distinct == EVENTS,
+              "all %d events out, each once (got %d frames, %d distinct)"
+              % (EVENTS, frames, distinct))
+        check(backlog >= 2 * (bound - baseline),
+              "backlog (%.0f MB) is at least twice the bound above baseline (%.0f MB)"
+              % (backlog / 1e6, (bound - baseline) / 1e6))
+        check(0 < peak <= bound,
+              "peak RSS %.1f MiB within the bound %.1f MiB (baseline %.1f, batches %.1f)"
+              % (peak / 2**20, bound / 2**20, baseline / 2**20, batches / 2**20))
+        print("kafka source memory: peak RSS %.1f MiB (%.1f MiB by the end of the stall), bound "
+              "%.1f MiB (baseline %.1f MiB), backlog %.0f MB"
+              % (peak / 2**20, stalled_peak / 2**20, bound / 2**20, baseline / 2**20,
+                 backlog / 1e6))
+        if check.failures:
+            print(text[-3000:], file=sys.stderr)
+    finally:
+        broker.stop()
+    if check.failures:
+        print("%d checks failed; files in %s" % (check.failures, tmp), file=sys.stderr)
+        return 1
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
