@@ -260,7 +260,9 @@ static void project_process(void *arg, const struct sl_event *events, uint32_t c
         }
         if (sl_emit_payload(out, SL_PORT_OUT, &events[i], plan->type, type_len, payload,
                             (uint32_t)len, (uint32_t)state->builder.minalign))
-            sl_emit_error(out, &events[i], "output arena full");
+            sl_emit_error(out, &events[i],
+                          "output larger than the room left in the output arena or than a "
+                          "batch (runtime batch_bytes)");
     }
 }
 

@@ -55,7 +55,9 @@ uint8_t *sl_emit_reserve(struct sl_op_out *out, uint32_t len)
 {
     struct sl_worker *worker = out->worker;
     uint32_t offset = (worker->arena_used + 7) & ~7u;
-    if (len > worker->arena_cap || offset > worker->arena_cap - len)
+    /* an event must also fit one sink batch (sink_append) */
+    if (len > worker->arena_cap || offset > worker->arena_cap - len ||
+        len > worker->run->config.batch_bytes)
         return NULL;
     return worker->arena + offset;
 }

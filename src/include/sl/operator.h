@@ -77,7 +77,8 @@ void sl_emit(struct sl_op_out *out, uint32_t port, const struct sl_event *ev);
 void sl_emit_error(struct sl_op_out *out, const struct sl_event *ev, const char *reason);
 /* Room for a new event of up to len bytes, 8-aligned, valid until
  * process() returns; commit it with sl_emit_new(). NULL when len exceeds
- * the worker's output arena (the caller emits an error instead). */
+ * the worker's output arena or one batch (runtime batch_bytes); the caller
+ * emits an error instead. */
 uint8_t *sl_emit_reserve(struct sl_op_out *out, uint32_t len);
 /* Emits the reserved bytes (a size-prefixed buffer built there) to port,
  * keeping from's source position. */
@@ -87,8 +88,8 @@ void sl_emit_new(struct sl_op_out *out, uint32_t port, const uint8_t *buf, uint3
 /* Emits a copy of from's envelope (id, key, ts, correlation and causation
  * ids, headers kept) carrying a new type and payload (an unprefixed
  * FlatBuffer of the type's table, minimum alignment align) to port. Returns
- * 0, or -ENOSPC when the worker's output arena is full (the caller emits an
- * error instead). */
+ * 0, or -ENOSPC when the event does not fit (as sl_emit_reserve; the caller
+ * emits an error instead). */
 int sl_emit_payload(struct sl_op_out *out, uint32_t port, const struct sl_event *from,
                     const char *type, uint32_t type_len, const uint8_t *payload,
                     uint32_t payload_len, uint32_t align);
