@@ -682,8 +682,14 @@ static int letters_forward(struct kafka_sink *sink, char *err, size_t err_len)
             errors_push(sink);
             if (!(sink->errors_batch = sl_sink_errors_batch(sink->errors)))
                 break;
-            /* events are capped below the batch size at the sources */
-            SL_ASSERT(sl_batch_append(sink->errors_batch, frame, (uint32_t)len, 0, 0) == 0);
+            /* events leave SL_RUN_EVENT_HEADROOM for the error headers; a
+             * letter beyond that (a topic name of kilobytes) fails the sink */
+            if (sl_batch_append(sink->errors_batch, frame, (uint32_t)len, 0, 0) != 0) {
+                snprintf(err, err_len, "kafka sink %s: dead letter of %zu bytes for topic %.64s "
+                         "fits no batch of the errors port", sink->node_name, len, letter->topic);
+                rc = -EIO;
+                break;
+            }
         }
         forwarded_add(sink, letter->seq);
         sl_log_limited(&sink->log_limit, SL_LOG_WARN, "%s: event%s%s sent to its errors "

@@ -40,8 +40,9 @@ static const struct sl_option job_options[] = {
 static const struct sl_option runtime_options[] = {
     {"batch_events", SL_OPT_INT, "1024", false, NULL, "events per batch, 16..1024"},
     {"batch_bytes", SL_OPT_SIZE, "4MiB", false, NULL,
-     "event bytes per batch, 64KiB..4MiB; a larger event goes to its source's errors port (a "
-     "tcp or file source's max_frame must be below it)"},
+     "event bytes per batch, 64KiB..4MiB; an event over batch_bytes minus 4KiB (kept for error "
+     "headers) goes to its source's errors port, and a tcp or file source's max_frame must be "
+     "at most that"},
     {"batches", SL_OPT_INT, "64", false, NULL,
      "batches in each source's pool and in each worker's pool of batches for the sinks, "
      "4..4096: with the batch sizes, the bound on the events a job holds"},

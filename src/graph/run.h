@@ -52,6 +52,10 @@
 #define SL_RUN_SOURCES_MAX 32u
 /* entry->source_id bit of an event bound for its source's errors port */
 #define SL_RUN_ERROR_EVENT 0x80000000u
+/* Bytes of every batch kept for the headers an errors port adds (node,
+ * reason, topic): an event handed on is at most batch_bytes minus this, so
+ * its dead letter still fits a batch. */
+#define SL_RUN_EVENT_HEADROOM 4096u
 #define SL_RUN_ERROR_RING 1024u /* ingestion error events in flight per source */
 #define SL_RUN_SINKS_MAX 64u
 #define SL_RUN_ROUNDS_PENDING 256u /* per worker: rounds of acked inputs awaiting their sinks */

@@ -334,11 +334,12 @@ static int ingest_init(struct sl_source_runner *source, char *err, size_t err_le
     uint64_t bytes = 1u << 20;
     if (max_frame)
         sl_opt_parse_size(max_frame->value, &bytes);
-    if (bytes + 8 > config.arena_bytes_max) {
+    if (bytes + SL_RUN_EVENT_HEADROOM > config.arena_bytes_max) {
         snprintf(err, err_len,
-                 "%s: max_frame (%llu bytes) must be at most the runtime's batch_bytes minus 8 "
+                 "%s: max_frame (%llu bytes) must be at most the runtime's batch_bytes minus %u "
                  "(%u bytes)",
-                 node->name, (unsigned long long)bytes, config.arena_bytes_max - 8);
+                 node->name, (unsigned long long)bytes, SL_RUN_EVENT_HEADROOM,
+                 config.arena_bytes_max - SL_RUN_EVENT_HEADROOM);
         return -EINVAL;
     }
     config.frame_bytes_max = (uint32_t)bytes;
@@ -503,17 +504,20 @@ static void emit_report(const struct sl_source_emit *emit, uint32_t w, uint32_t 
         *tag = emit->shard.open[w]->tag;
 }
 
-/* An event of len bytes that no batch can hold (runtime batch_bytes) goes
- * to the errors port instead, with the reason. Returns whether it did. */
+/* An event of len bytes over a batch's room for one (runtime batch_bytes
+ * minus SL_RUN_EVENT_HEADROOM) goes to the errors port instead, with the
+ * reason. Returns whether it did. */
 static bool emit_oversized(struct sl_source_emit *emit, uint32_t len, uint64_t position,
                            uint32_t *worker, uint64_t *tag)
 {
-    uint32_t max = emit->source->run->config.batch_bytes;
+    uint32_t max = emit->source->run->config.batch_bytes - SL_RUN_EVENT_HEADROOM;
     if (len <= max)
         return false;
     char reason[128];
     snprintf(reason, sizeof(reason),
-             "event of %u bytes is larger than a batch (runtime batch_bytes: %u)", len, max);
+             "event of %u bytes is larger than a batch takes (%u: runtime batch_bytes less "
+             "%u for error headers)",
+             len, max, SL_RUN_EVENT_HEADROOM);
     sl_source_emit_error(emit, reason, position, worker, tag);
     return true;
 }

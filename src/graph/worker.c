@@ -55,9 +55,9 @@ uint8_t *sl_emit_reserve(struct sl_op_out *out, uint32_t len)
 {
     struct sl_worker *worker = out->worker;
     uint32_t offset = (worker->arena_used + 7) & ~7u;
-    /* an event must also fit one sink batch (sink_append) */
+    /* an event must also fit one sink batch with room for error headers */
     if (len > worker->arena_cap || offset > worker->arena_cap - len ||
-        len > worker->run->config.batch_bytes)
+        len > worker->run->config.batch_bytes - SL_RUN_EVENT_HEADROOM)
         return NULL;
     return worker->arena + offset;
 }
