@@ -4,6 +4,7 @@
  * kept) whose type is the target's event type. A value that does not fit
  * its field, or a required field whose expression is absent, sends the
  * event to "errors"; an absent optional field is left out. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,11 +259,12 @@ static void project_process(void *arg, const struct sl_event *events, uint32_t c
             sl_emit_error(out, &events[i], reason);
             continue;
         }
-        if (sl_emit_payload(out, SL_PORT_OUT, &events[i], plan->type, type_len, payload,
-                            (uint32_t)len, (uint32_t)state->builder.minalign))
+        int rc = sl_emit_payload(out, SL_PORT_OUT, &events[i], plan->type, type_len, payload,
+                                 (uint32_t)len, (uint32_t)state->builder.minalign);
+        if (rc)
             sl_emit_error(out, &events[i],
-                          "output larger than the room left in the output arena or than a "
-                          "batch (runtime batch_bytes)");
+                          rc == -E2BIG ? "output larger than a batch takes (runtime batch_bytes)"
+                                       : "output arena full");
     }
 }
 

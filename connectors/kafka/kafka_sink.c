@@ -83,6 +83,7 @@
 #define KAFKA_TOPIC_BYTES_MAX 249    /* Kafka's limit on a topic name */
 #define KAFKA_BOOTSTRAP_BYTES 1024   /* embedded cluster's bootstrap list */
 #define KAFKA_REASON_BYTES 512       /* text of a dead letter's reason */
+#define KAFKA_TOPIC_NAME_MAX 249     /* Kafka's longest topic name */
 #define KAFKA_CLOSE_TIMEOUT_MS 30000 /* close(): flush bound */
 #define KAFKA_FIXED_VUS 8            /* produceva entries of one event */
 #define KAFKA_METADATA_TIMEOUT_MS 5000 /* open(): the fixed topic's metadata */
@@ -561,10 +562,10 @@ static int letters_forward(struct kafka_sink *sink, char *err, size_t err_len);
 
 static int letters_produce(struct kafka_sink *sink, char *err, size_t err_len)
 {
-    if (sink->errors)
-        return letters_forward(sink, err, err_len);
     int rc = 0;
-    while (sink->letter_count) {
+    if (sink->errors)
+        rc = letters_forward(sink, err, err_len);
+    while (!sink->errors && sink->letter_count) {
         /* taken out first: a full queue polls, and a failed delivery then
          * queues a new letter (realloc) */
         struct kafka_letter *letters = sink->letters;
@@ -583,6 +584,8 @@ static int letters_produce(struct kafka_sink *sink, char *err, size_t err_len)
         }
         free(letters);
     }
+    if (rc) /* exactly_once: a source waiting on the transaction hears of it */
+        sl_kafka_txn_fail(sink->txn, err);
     return rc;
 }
 
@@ -628,7 +631,9 @@ static const uint8_t *letter_event(struct kafka_sink *sink, const struct kafka_l
     struct sl_event ev;
     sl_envelope_event(&sink->env, frame, (uint32_t)*len, 0, 0, &ev);
     const char *keys[] = {"sluice.error.node", "sluice.error.reason", "sluice.error.topic"};
-    const char *values[] = {sink->node_name, letter->reason, letter->topic};
+    char topic[KAFKA_TOPIC_NAME_MAX + 1]; /* a longer one is no topic Kafka takes */
+    snprintf(topic, sizeof(topic), "%s", letter->topic);
+    const char *values[] = {sink->node_name, letter->reason, topic};
     struct sl_envelope_change change = {.header_keys = keys, .header_values = values,
                                         .header_count = 3};
     return sl_envelope_copy(&sink->env, &sink->letter_builder, &ev, &change, len);
@@ -678,18 +683,21 @@ static int letters_forward(struct kafka_sink *sink, char *err, size_t err_len)
         }
         if (!sink->errors_batch && !(sink->errors_batch = sl_sink_errors_batch(sink->errors)))
             break;
-        if (sl_batch_append(sink->errors_batch, frame, (uint32_t)len, 0, 0) != 0) {
+        /* events leave SL_RUNTIME_EVENT_HEADROOM_BYTES for the error headers
+         * (the topic header is cut to Kafka's 249 bytes), so a letter fits an
+         * empty batch; one that does not fails the sink */
+        bool fits = sl_batch_append(sink->errors_batch, frame, (uint32_t)len, 0, 0) == 0;
+        if (!fits && sl_batch_event_count(sink->errors_batch) > 0) {
             errors_push(sink);
             if (!(sink->errors_batch = sl_sink_errors_batch(sink->errors)))
                 break;
-            /* events leave SL_RUN_EVENT_HEADROOM for the error headers; a
-             * letter beyond that (a topic name of kilobytes) fails the sink */
-            if (sl_batch_append(sink->errors_batch, frame, (uint32_t)len, 0, 0) != 0) {
-                snprintf(err, err_len, "kafka sink %s: dead letter of %zu bytes for topic %.64s "
-                         "fits no batch of the errors port", sink->node_name, len, letter->topic);
-                rc = -EIO;
-                break;
-            }
+            fits = sl_batch_append(sink->errors_batch, frame, (uint32_t)len, 0, 0) == 0;
+        }
+        if (!fits) {
+            snprintf(err, err_len, "kafka sink %s: dead letter of %zu bytes for topic %.64s "
+                     "fits no batch of the errors port", sink->node_name, len, letter->topic);
+            rc = -EIO;
+            break;
         }
         forwarded_add(sink, letter->seq);
         sl_log_limited(&sink->log_limit, SL_LOG_WARN, "%s: event%s%s sent to its errors "

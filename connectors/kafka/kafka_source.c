@@ -187,6 +187,7 @@ struct ksrc_partition {
 struct kafka_source {
     const struct ksrc_plan *plan;
     const char *node_name;
+    uint32_t event_bytes_max;          /* largest event the runtime's batches take */
     rd_kafka_t *rk;
     bool embedded_held;                /* holds a reference on the embedded cluster */
     bool cooperative;                  /* incremental rebalance (set through kafka: {...}) */
@@ -765,6 +766,19 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 /* The message value as a verified event, or NULL with src->reason: raw, the
  * value itself, an unprefixed buffer verified where it lies (*raw true);
  * json, a size-prefixed buffer transcoded through the schema. */
+/* Whether an event of len bytes (size-prefixed) is more than a batch of the
+ * runtime takes; then the reason says so. */
+static bool too_big(struct kafka_source *src, size_t len)
+{
+    if (len <= src->event_bytes_max)
+        return false;
+    snprintf(src->reason, sizeof(src->reason),
+             "event of %zu bytes is larger than a batch takes (%u: runtime batch_bytes less the "
+             "room kept for error headers)",
+             len, src->event_bytes_max);
+    return true;
+}
+
 static const uint8_t *decode_value(struct kafka_source *src, const rd_kafka_message_t *msg,
                                    size_t *len, bool *raw)
 {
@@ -786,13 +800,15 @@ static const uint8_t *decode_value(struct kafka_source *src, const rd_kafka_mess
             snprintf(src->reason, sizeof(src->reason), "json: %s", err);
             return NULL;
         }
-        return out;
+        return too_big(src, *len) ? NULL : out;
     }
     if (msg->len < 8) {
         snprintf(src->reason, sizeof(src->reason), "value of %zu bytes is no FlatBuffer",
                  msg->len);
         return NULL;
     }
+    if (too_big(src, msg->len + 8)) /* + 8: the size-prefixed form in a batch */
+        return NULL;
     /* alignment is checked relative to the buffer's start and every read goes
      * through memcpy, so the value may lie at any address */
     if (sl_fb_verify(msg->payload, msg->len, false, src->env.schemas->envelope,
@@ -1259,6 +1275,7 @@ static int kafka_source_open(const struct sl_source_args *args, void **state, ch
     SL_ASSERT(src);
     src->plan = args->plan;
     src->node_name = args->node_name ? args->node_name : "kafka";
+    src->event_bytes_max = args->event_bytes_max;
     src->txn = args->txn;
     sl_envelope_init(&src->env, args->schemas);
     src->verify_opts = (struct sl_fb_verify_opts){.depth_max = SL_FB_DEPTH_MAX,

@@ -105,9 +105,18 @@ int sl_cmd_run(int argc, char **argv)
         sl_job_free(&job);
         return SL_EXIT_RUNTIME;
     }
+    double bound_mib = (double)sl_run_batch_memory(&run) / (1 << 20);
+    double ram_mib = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) / (1 << 20);
+    if (ram_mib > 0 && bound_mib > ram_mib) {
+        fprintf(stderr, "sluice run: the job's batches could hold %.0f MiB, more than this "
+                "machine's %.0f MiB: lower runtime: batches or batch_bytes (docs/memory.md)\n",
+                bound_mib, ram_mib);
+        sl_run_destroy(&run);
+        sl_job_free(&job);
+        return SL_EXIT_USAGE;
+    }
     sl_log(SL_LOG_INFO, "job %s: batches hold at most %.1f MiB (runtime: %u batches per pool, "
-           "%u events / %u KiB each; docs/memory.md)", job.name,
-           (double)sl_run_batch_memory(&run) / (1 << 20), config.source_batches,
+           "%u events / %u KiB each; docs/memory.md)", job.name, bound_mib, config.source_batches,
            config.batch_events, config.batch_bytes >> 10);
     signal_run = &run;
     struct sigaction sa = {.sa_handler = on_signal};

@@ -14,6 +14,7 @@ struct sl_pool {
     uint32_t free_count;      /* entries used in free; owner only */
     uint32_t batches_count;   /* batches owned in all */
     uint32_t returners;       /* return rings */
+    uint32_t next_return;     /* the ring sl_pool_get() looks at next; owner only */
     struct sl_ring *returns[]; /* returns[r]: producer = returner r, consumer = owner */
 };
 
@@ -89,23 +90,34 @@ void sl_pool_destroy(struct sl_pool *pool)
     free(pool);
 }
 
-/* Move every batch waiting in the return rings onto the free stack. Cost:
- * one acquire load per non-empty ring plus a copy of the pointers. */
-static void pool_collect(struct sl_pool *pool)
+/* Moves the batches waiting in return ring r onto the free stack. Cost: an
+ * acquire load of the ring's tail (a cache line the returner writes) and a
+ * copy of the pointers. */
+static void pool_collect_ring(struct sl_pool *pool, uint32_t r)
 {
-    for (uint32_t r = 0; r < pool->returners; r++) {
-        uint32_t room = pool->batches_count - pool->free_count;
-        void **top = &pool->free[pool->free_count];
-        pool->free_count += sl_ring_pop_batch(pool->returns[r], top, room);
-    }
+    uint32_t room = pool->batches_count - pool->free_count;
+    void **top = &pool->free[pool->free_count];
+    pool->free_count += sl_ring_pop_batch(pool->returns[r], top, room);
 }
 
-/* Returned batches are collected before every take and pushed on top of
- * the free stack, so the batch handed out is the one last used: its arena
- * is still mapped and warm, and batches never needed stay untouched. */
+static void pool_collect(struct sl_pool *pool)
+{
+    for (uint32_t r = 0; r < pool->returners; r++)
+        pool_collect_ring(pool, r);
+}
+
+/* Before every take one return ring, in turn, is collected (all of them
+ * when none is at home), its batches pushed on top of the free stack: the
+ * batch handed out is mostly one just used, its arena still mapped and
+ * warm, and batches a light load does not need stay untouched. */
 int sl_pool_get(struct sl_pool *pool, struct sl_batch **batch_out)
 {
-    pool_collect(pool);
+    if (pool->returners) {
+        pool_collect_ring(pool, pool->next_return);
+        pool->next_return = (pool->next_return + 1) % pool->returners;
+    }
+    if (pool->free_count == 0)
+        pool_collect(pool);
     if (pool->free_count == 0)
         return -EAGAIN;
     struct sl_batch *batch = pool->free[--pool->free_count];

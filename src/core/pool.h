@@ -51,10 +51,11 @@ int sl_pool_create(const struct sl_pool_config *config, struct sl_pool **pool_ou
 void sl_pool_destroy(struct sl_pool *pool);
 
 /* Owner thread. Take an empty batch (reset, batch->pool == pool): first
- * collects the batches waiting in the return rings, then hands out the one
- * that came home last (its pages are mapped and warm; batches a light load
- * never needs are never touched). Returns 0 and sets *batch_out, or -EAGAIN
- * when every batch is out. */
+ * collects the batches waiting in one return ring, in turn (in all of them
+ * when none is at home), then hands out the one that came home last (its
+ * pages are mapped and warm; batches a light load never needs are never
+ * touched). Returns 0 and sets *batch_out, or -EAGAIN when every batch is
+ * out. */
 int sl_pool_get(struct sl_pool *pool, struct sl_batch **batch_out);
 
 /* Owner thread. Give back a batch of this pool that never left the owner

@@ -131,9 +131,9 @@ static int runtime_value(struct sl_conf *runtime, const char *key, uint64_t lo,
     if (!c || c->kind != SL_CONF_SCALAR)
         return 0;
     if (o->type == SL_OPT_SIZE ? sl_opt_parse_size(c->value, &bytes)
-                               : (sl_opt_parse_int(c->value, &v) || v < 0))
+                               : sl_opt_parse_int(c->value, &v))
         return 0;
-    uint64_t value = o->type == SL_OPT_SIZE ? bytes : (uint64_t)v;
+    uint64_t value = o->type == SL_OPT_SIZE ? bytes : v < 0 ? 0 : (uint64_t)v;
     if (value < lo || value > hi) {
         sl_diag_add(diags, c->line, c->col, o->description, "runtime: %s must be %llu..%llu",
                     key, (unsigned long long)lo, (unsigned long long)hi);
@@ -147,7 +147,7 @@ static int load_runtime(struct sl_job *job, struct sl_diags *diags)
 {
     job->runtime = (struct sl_job_runtime){.batch_events = SL_RUNTIME_BATCH_EVENTS_MAX,
                                            .batch_bytes = SL_RUNTIME_BATCH_BYTES_MAX,
-                                           .batches = 64};
+                                           .batches = SL_RUNTIME_BATCHES_DEFAULT};
     struct sl_conf *runtime = sl_conf_get(job->root, "runtime");
     if (!runtime || runtime->kind != SL_CONF_MAP)
         return 0; /* a runtime that is not a mapping is reported by load_top */
@@ -171,6 +171,48 @@ static int load_runtime(struct sl_job *job, struct sl_diags *diags)
                         &r->batch_bytes, diags);
     rc |= runtime_value(runtime, "batches", 4, SL_RUNTIME_BATCHES_MAX, &r->batches, diags);
     return rc ? -EINVAL : 0;
+}
+
+/* The runtime's batches against the graph. A source keeps an open batch
+ * per worker and a worker one per sink while it waits for a free one, so a
+ * pool of no more batches than either would wait for itself; a tcp or file
+ * source's frame (with its 4-byte prefix) must fit a batch less the
+ * headroom for error headers. */
+static int check_runtime(struct sl_job *job, struct sl_diags *diags)
+{
+    const struct sl_job_runtime *r = &job->runtime;
+    struct sl_conf *runtime = sl_conf_get(job->root, "runtime");
+    uint32_t sinks = 0;
+    int rc = 0;
+    for (uint32_t i = 0; i < job->node_count; i++)
+        sinks += job->nodes[i].kind == SL_NODE_SINK;
+    if (r->batches <= job->workers || r->batches <= sinks) {
+        sl_diag_add(diags, runtime ? runtime->line : 1, runtime ? runtime->col : 1,
+                    "a source keeps an open batch per worker, a worker one per sink",
+                    "runtime: batches (%u) must be more than the workers (%u) and the sinks (%u)",
+                    r->batches, job->workers, sinks);
+        rc = -EINVAL;
+    }
+    for (uint32_t i = 0; i < job->node_count; i++) {
+        struct sl_job_node *node = &job->nodes[i];
+        const struct sl_option *o = sl_opt_find(node->options, "max_frame");
+        struct sl_conf *c = sl_conf_get(node->conf, "max_frame");
+        uint64_t bytes;
+        if (node->kind != SL_NODE_SOURCE || !o ||
+            sl_opt_parse_size(c ? c->value : o->default_value, &bytes))
+            continue;
+        if (bytes + 4 + SL_RUNTIME_EVENT_HEADROOM_BYTES > r->batch_bytes) {
+            sl_diag_add(diags, c ? c->line : node->conf->key_line,
+                        c ? c->col : node->conf->key_col, "set max_frame, or runtime: batch_bytes",
+                        "%s: max_frame (%llu bytes) must be at most the runtime's batch_bytes "
+                        "less %u (%u bytes)",
+                        node->name, (unsigned long long)bytes,
+                        4 + SL_RUNTIME_EVENT_HEADROOM_BYTES,
+                        r->batch_bytes - 4 - SL_RUNTIME_EVENT_HEADROOM_BYTES);
+            rc = -EINVAL;
+        }
+    }
+    return rc;
 }
 
 static int load_schemas(struct sl_job *job, struct sl_diags *diags)
@@ -284,6 +326,12 @@ static int load_nodes(struct sl_job *job, struct sl_diags *diags)
             if (strchr(c->key, '.')) {
                 sl_diag_add(diags, c->key_line, c->key_col, NULL,
                             "node name '%s' contains '.', which separates ports", c->key);
+                rc = -EINVAL;
+            }
+            if (strlen(c->key) > SL_JOB_NODE_NAME_MAX) {
+                sl_diag_add(diags, c->key_line, c->key_col, NULL,
+                            "node name '%.32s...' is longer than %u bytes", c->key,
+                            SL_JOB_NODE_NAME_MAX);
                 rc = -EINVAL;
             }
             if (c->kind != SL_CONF_MAP) {
@@ -584,6 +632,7 @@ static int job_check(struct sl_job *job, int rc, const char *const *sets, unsign
     rc |= resolve_inputs(job, diags);
     rc |= order_nodes(job, diags);
     rc |= check_outputs_read(job, diags);
+    rc |= check_runtime(job, diags);
     if (!rc)
         rc |= check_exactly_once(job, diags);
     if (!rc)

@@ -18,13 +18,20 @@
 #define SL_JOB_NODES_MAX 256u
 #define SL_JOB_INPUTS_MAX 64u
 #define SL_JOB_WORKERS_MAX 64u
+#define SL_JOB_NODE_NAME_MAX 128u /* bytes; names go into error headers */
 #define SL_KEY_GROUPS_DEFAULT 128u
 
-/* The runtime's batch sizes (`runtime:` in a job file); the defaults are
- * also the largest values accepted. */
+/* The runtime's batch sizes (`runtime:` in a job file). The defaults of
+ * batch_events and batch_bytes are also their largest values. */
 #define SL_RUNTIME_BATCH_EVENTS_MAX 1024u
 #define SL_RUNTIME_BATCH_BYTES_MAX (4u << 20)
+#define SL_RUNTIME_BATCHES_DEFAULT 64u
 #define SL_RUNTIME_BATCHES_MAX 4096u
+/* Bytes of every batch kept for the headers an errors port adds (node name,
+ * reason, topic: at most SL_JOB_NODE_NAME_MAX + 512 + 249 and their keys):
+ * an event is at most batch_bytes minus this, so its dead letter still fits
+ * a batch. */
+#define SL_RUNTIME_EVENT_HEADROOM_BYTES 4096u
 
 struct sl_job_runtime {
     uint32_t batch_events; /* events per batch */

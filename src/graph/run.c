@@ -17,10 +17,10 @@
 void sl_run_config_default(struct sl_run_config *config)
 {
     *config = (struct sl_run_config){
-        .batch_events = 1024,
-        .batch_bytes = 4u << 20,
-        .source_batches = 64,
-        .sink_batches = 64,
+        .batch_events = SL_RUNTIME_BATCH_EVENTS_MAX,
+        .batch_bytes = SL_RUNTIME_BATCH_BYTES_MAX,
+        .source_batches = SL_RUNTIME_BATCHES_DEFAULT,
+        .sink_batches = SL_RUNTIME_BATCHES_DEFAULT,
         .ring_capacity = 32,
         .out_arena_bytes = 8u << 20,
     };
@@ -130,10 +130,12 @@ static uint64_t batch_memory(const struct sl_run_config *c)
 uint64_t sl_run_batch_memory(const struct sl_run *run)
 {
     const struct sl_run_config *c = &run->config;
-    uint64_t batch = batch_memory(c), ports = 0;
+    uint64_t batch = batch_memory(c), ports = 0, source_pools = 0;
     for (uint32_t k = 0; k < run->sink_count; k++)
         ports += run->sinks[k].errors_in != NULL;
-    return run->source_count * c->source_batches * batch +
+    for (uint32_t s = 0; s < run->source_count; s++)
+        source_pools += run->sources[s].pools;
+    return source_pools * c->source_batches * batch +
            run->job->workers * (c->sink_batches * batch + c->out_arena_bytes) +
            ports * SL_SINK_ERRORS_BATCHES * batch;
 }

@@ -28,9 +28,11 @@
  * (done_tags); the source turns them into per-connection counts for the io
  * thread to send.
  *
- * Memory, fixed at start: per source, its pool (batches x arena); per
- * worker, its sink pool (sink_batches x arena), port buffers (32 bytes x
- * events per batch x fan-in), an output arena (out_arena_bytes); rings.
+ * Memory, fixed at start: per source, its pool (batches x arena), and for
+ * tcp and file the io thread's pool of as many; per worker, its sink pool
+ * (sink_batches x arena), port buffers (sizeof(struct sl_event) x events per
+ * batch x fan-in), an output arena (out_arena_bytes); rings
+ * (sl_run_batch_memory, docs/memory.md).
  */
 #ifndef SL_GRAPH_RUN_H
 #define SL_GRAPH_RUN_H
@@ -52,10 +54,6 @@
 #define SL_RUN_SOURCES_MAX 32u
 /* entry->source_id bit of an event bound for its source's errors port */
 #define SL_RUN_ERROR_EVENT 0x80000000u
-/* Bytes of every batch kept for the headers an errors port adds (node,
- * reason, topic): an event handed on is at most batch_bytes minus this, so
- * its dead letter still fits a batch. */
-#define SL_RUN_EVENT_HEADROOM 4096u
 #define SL_RUN_ERROR_RING 1024u /* ingestion error events in flight per source */
 #define SL_RUN_SINKS_MAX 64u
 #define SL_RUN_ROUNDS_PENDING 256u /* per worker: rounds of acked inputs awaiting their sinks */
@@ -180,6 +178,7 @@ struct sl_source_runner {
     uint32_t index;
     pthread_t thread;
     void *impl;                 /* the source's own runtime (ingest, generator) */
+    uint32_t pools;             /* batch pools: 2 with an io thread (ingest), else 1 */
     struct sl_ring *rings[SL_JOB_WORKERS_MAX]; /* to each worker */
     struct sl_pool *pool;       /* batches to the workers; owned by this thread */
     char host[256];             /* tcp: the listen host (outlives the ingest) */
@@ -220,7 +219,7 @@ void sl_run_config_default(struct sl_run_config *config);
 int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_config *config,
                   char *err, size_t err_len);
 /* Bytes the run's batches may take at most, whatever the load: every
- * source's pool, every worker's sink pool and output arena, every errors
+ * source's pools, every worker's sink pool and output arena, every errors
  * port's pool (docs/memory.md). A connector's own buffers come on top. */
 uint64_t sl_run_batch_memory(const struct sl_run *run);
 /* Waits up to timeout_ms for every sink thread to close; true when all have. */

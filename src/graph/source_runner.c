@@ -91,7 +91,7 @@ static uint8_t *shard_reserve(struct sl_source_runner *source, struct shard *sha
     shard_push(source, *w, shard->open[*w]);
     shard->open[*w] = shard_batch(source, *w);
     dst = sl_batch_reserve(shard->open[*w], len);
-    SL_ASSERT(dst); /* frames are capped below the arena size */
+    SL_ASSERT(dst); /* events are at most event_bytes_max() (emit_oversized, check_runtime) */
     return dst;
 }
 
@@ -334,14 +334,8 @@ static int ingest_init(struct sl_source_runner *source, char *err, size_t err_le
     uint64_t bytes = 1u << 20;
     if (max_frame)
         sl_opt_parse_size(max_frame->value, &bytes);
-    if (bytes + SL_RUN_EVENT_HEADROOM > config.arena_bytes_max) {
-        snprintf(err, err_len,
-                 "%s: max_frame (%llu bytes) must be at most the runtime's batch_bytes minus %u "
-                 "(%u bytes)",
-                 node->name, (unsigned long long)bytes, SL_RUN_EVENT_HEADROOM,
-                 config.arena_bytes_max - SL_RUN_EVENT_HEADROOM);
-        return -EINVAL;
-    }
+    /* job.c (check_runtime) has rejected a larger one */
+    SL_ASSERT(bytes + 4 + SL_RUNTIME_EVENT_HEADROOM_BYTES <= config.arena_bytes_max);
     config.frame_bytes_max = (uint32_t)bytes;
     if (sl_ring_create(SL_RUN_ERROR_RING, &source->errors)) {
         snprintf(err, err_len, "%s: cannot create its error ring", node->name);
@@ -380,6 +374,7 @@ static int ingest_init(struct sl_source_runner *source, char *err, size_t err_le
     if (rc)
         return rc;
     source->impl = ingest;
+    source->pools = 2; /* the io thread's and the sharding one */
     source->destroy_fn = ingest_destroy;
     if (config.ack && sl_source_acks_create(sl_ingest_ack_ring(ingest), config.connections_max,
                                             SL_RUN_ACK_RECORDS, &source->acks)) {
@@ -504,20 +499,28 @@ static void emit_report(const struct sl_source_emit *emit, uint32_t w, uint32_t 
         *tag = emit->shard.open[w]->tag;
 }
 
-/* An event of len bytes over a batch's room for one (runtime batch_bytes
- * minus SL_RUN_EVENT_HEADROOM) goes to the errors port instead, with the
- * reason. Returns whether it did. */
+/* The largest event a batch takes: batch_bytes less the headroom for the
+ * headers its dead letter may get. */
+static uint32_t event_bytes_max(const struct sl_run *run)
+{
+    return run->config.batch_bytes - SL_RUNTIME_EVENT_HEADROOM_BYTES;
+}
+
+/* An event of len bytes over event_bytes_max() goes to the errors port
+ * instead, with the reason; a source that checks sizes itself (kafka, with
+ * its topic and partition in the reason) never gets here. Returns whether it
+ * did. */
 static bool emit_oversized(struct sl_source_emit *emit, uint32_t len, uint64_t position,
                            uint32_t *worker, uint64_t *tag)
 {
-    uint32_t max = emit->source->run->config.batch_bytes - SL_RUN_EVENT_HEADROOM;
+    uint32_t max = event_bytes_max(emit->source->run);
     if (len <= max)
         return false;
-    char reason[128];
+    char reason[160];
     snprintf(reason, sizeof(reason),
-             "event of %u bytes is larger than a batch takes (%u: runtime batch_bytes less "
-             "%u for error headers)",
-             len, max, SL_RUN_EVENT_HEADROOM);
+             "event of %u bytes is larger than a batch takes (%u: runtime batch_bytes less the "
+             "room kept for error headers)",
+             len, max);
     sl_source_emit_error(emit, reason, position, worker, tag);
     return true;
 }
@@ -601,6 +604,7 @@ static int typed_init(struct sl_source_runner *source, char *err, size_t err_len
     struct sl_job_node *node = &source->run->job->nodes[source->node];
     struct sl_source_args args = {.plan = node->plan, .schemas = &source->run->job->schemas,
                                   .node_name = node->name, .workers = source->run->job->workers,
+                                  .event_bytes_max = event_bytes_max(source->run),
                                   .txn = source->run->job->exactly_once ? &source->run->txn
                                                                          : NULL};
     sl_fbb_init(&source->error_builder, 2048);
@@ -619,6 +623,7 @@ static int typed_init(struct sl_source_runner *source, char *err, size_t err_len
 int sl_source_runner_init(struct sl_source_runner *source, char *err, size_t err_len)
 {
     const struct sl_job_node *node = &source->run->job->nodes[source->node];
+    source->pools = 1; /* ingest_init makes it 2 */
     if (node->source->run)
         return typed_init(source, err, err_len);
     if (strcmp(node->type_name, "gen") == 0)

@@ -51,13 +51,19 @@ void sl_emit(struct sl_op_out *out, uint32_t port, const struct sl_event *ev)
     pb->events[pb->count++] = *ev;
 }
 
+/* Whether an event of len bytes is more than one sink batch takes (with
+ * the room kept for error headers). */
+static bool event_too_big(const struct sl_worker *worker, uint32_t len)
+{
+    return len > worker->run->config.batch_bytes - SL_RUNTIME_EVENT_HEADROOM_BYTES;
+}
+
 uint8_t *sl_emit_reserve(struct sl_op_out *out, uint32_t len)
 {
     struct sl_worker *worker = out->worker;
     uint32_t offset = (worker->arena_used + 7) & ~7u;
-    /* an event must also fit one sink batch with room for error headers */
     if (len > worker->arena_cap || offset > worker->arena_cap - len ||
-        len > worker->run->config.batch_bytes - SL_RUN_EVENT_HEADROOM)
+        event_too_big(worker, len))
         return NULL;
     return worker->arena + offset;
 }
@@ -86,7 +92,8 @@ void sl_emit_error(struct sl_op_out *out, const struct sl_event *ev, const char 
                                           &len);
     uint8_t *dst = sl_emit_reserve(out, (uint32_t)len);
     relaxed_add(&worker->counters[out->node].errors, 1);
-    if (!dst) { /* the arena is full: the original goes, without its reason */
+    if (!dst) { /* no room (arena full, or the copy is over a batch): the original goes,
+                 * without its reason */
         sl_emit(out, SL_PORT_ERRORS, ev);
         return;
     }
@@ -104,6 +111,8 @@ int sl_emit_payload(struct sl_op_out *out, uint32_t port, const struct sl_event 
     size_t len;
     const uint8_t *buf = sl_envelope_copy(&worker->run->envelope, &worker->builder, from, &change,
                                           &len);
+    if (event_too_big(worker, (uint32_t)len))
+        return -E2BIG;
     uint8_t *dst = sl_emit_reserve(out, (uint32_t)len);
     if (!dst)
         return -ENOSPC;
@@ -205,7 +214,8 @@ static void sink_append(struct sl_worker *worker, uint32_t node, const struct sl
         return;
     sink_push(worker, node, batch, false);
     batch = worker->sink_open[node] = sink_batch_get(worker);
-    /* frames are capped below the arena size at the sources */
+    /* events are at most a batch less the headroom (sources: emit_oversized,
+     * check_runtime; operators: sl_emit_reserve) */
     SL_ASSERT(sl_batch_append(batch, ev->buf, ev->len, ev->source_id, ev->position) == 0);
 }
 

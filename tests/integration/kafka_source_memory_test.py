@@ -13,8 +13,8 @@ max.partition.fetch.bytes 128 KiB) into a tcp sink whose peer accepts and
 then reads nothing for 4 s: the sink blocks, the workers and the source
 wait, the source stops taking messages and librdkafka stops fetching at its
 prefetch bound. Then the peer reads everything. Asserted: the N events
-arrive, each once; and the peak RSS (VmHWM, sampled until the job exits)
-stays under the bound of docs/memory.md,
+arrive, each once; and the peak RSS (VmHWM sampled while it runs, and
+wait4's ru_maxrss at its exit) stays under the bound of docs/memory.md,
     baseline + batches + 2 x kafka + records + SLACK
 where baseline is the VmHWM of the same job idling on an empty topic;
 batches what the job prints at start ("batches hold at most"); kafka =
@@ -133,13 +133,29 @@ class StalledPeer:
         return frames, len(digests), total
 
 
+def reap(proc, timeout):
+    """Waits for proc to exit: (exit code, peak RSS in bytes from wait4's
+    ru_maxrss); SIGINT then SIGKILL after timeout s (exit code then None)."""
+    if proc.poll() is not None:  # exited early, already reaped: no rusage
+        return proc.returncode, 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, usage.ru_maxrss * 1024
+        time.sleep(0.05)
+    stop_job(proc)
+    return None, 0
+
+
 def fill_topic(sluice, tmp, bootstrap):
     job = os.path.join(tmp, "fill.yaml")
     with open(job, "w") as f:
         f.write("job: fill\nschemas: [orders]\nsources:\n  g: {type: gen, count: %d, seed: 7}\n"
                 "sinks:\n  k: {type: kafka, input: g, brokers: \"%s\", topic: mem, batch_bytes: %d}\n"
                 % (EVENTS, bootstrap, MSET_MAX))
-    subprocess.run([sluice, "run", job], check=True, timeout=120, stdout=subprocess.DEVNULL,
+    subprocess.run([sluice, "run", job], check=True, timeout=60, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     ends, begins = topic_offsets(bootstrap, "mem", -1), topic_offsets(bootstrap, "mem", -2)
     return sum(ends) == EVENTS and not any(begins), (ends, begins)
@@ -186,10 +202,10 @@ def main():
             f.write(job_text(broker.bootstrap, "mem", peer.port, EVENTS))
         log = os.path.join(tmp, "memory.log")
         proc = start_job(sluice, job, log)
-        peaks = []
+        peaks, reaped = [], threading.Event()
 
-        def sample():
-            while proc.poll() is None:
+        def sample():  # VmHWM while running; wait4's ru_maxrss gives the final one
+            while not reaped.is_set():
                 hwm = vm_hwm(proc.pid)
                 if hwm:
                     peaks.append(hwm)
@@ -201,13 +217,14 @@ def main():
         time.sleep(STALL_S)
         check(proc.poll() is None, "job still running while its sink is stalled")
         stalled_peak = max(peaks) if peaks else 0
-        frames, distinct, backlog = peer.drain(EVENTS, 90)
-        try:
-            rc = proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            rc = stop_job(proc)
+        frames, distinct, backlog = peer.drain(EVENTS, 60)
+        rc, maxrss = reap(proc, 30)
+        reaped.set()
         sampler.join(timeout=5)
+        peaks.append(maxrss)
         text = open(log).read()
+        check("runtime: 8 batches per pool, 256 events / 256 KiB each" in text,
+              "the job runs with the runtime: settings it was given")
         m = re.search(r"batches hold at most ([0-9.]+) MiB", text)
         check(m is not None, "job prints its batch memory")
         batches = float(m.group(1)) * (1 << 20) if m else 0

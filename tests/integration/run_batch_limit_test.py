@@ -18,7 +18,7 @@ job: batch-limit
 schemas: [orders]
 runtime: {{batch_bytes: 64KiB}}
 sources:
-  in: {{type: file, path: "{dir}/in.jsonl", framing: jsonl, max_frame: 60KiB}}
+  in: {{type: file, path: "{dir}/in.jsonl", framing: jsonl, max_frame: 56KiB}}
 operators:
   twice:
     type: project

@@ -52,6 +52,7 @@ struct sl_source_args {
     const struct sl_fb_schemas *schemas;  /* envelope + payload schemas (verify, transcode) */
     const char *node_name;
     uint32_t workers;                     /* the job's worker count */
+    uint32_t event_bytes_max;             /* largest event a batch takes (size prefix in) */
     struct sl_txn *txn;                   /* exactly_once: the sink handshake; else NULL */
 };
 

@@ -88,8 +88,9 @@ void sl_emit_new(struct sl_op_out *out, uint32_t port, const uint8_t *buf, uint3
 /* Emits a copy of from's envelope (id, key, ts, correlation and causation
  * ids, headers kept) carrying a new type and payload (an unprefixed
  * FlatBuffer of the type's table, minimum alignment align) to port. Returns
- * 0, or -ENOSPC when the event does not fit (as sl_emit_reserve; the caller
- * emits an error instead). */
+ * 0, -E2BIG when the event is more than a batch takes (runtime batch_bytes
+ * less the room for error headers) or -ENOSPC when the worker's output
+ * arena is full; the caller emits an error instead. */
 int sl_emit_payload(struct sl_op_out *out, uint32_t port, const struct sl_event *from,
                     const char *type, uint32_t type_len, const uint8_t *payload,
                     uint32_t payload_len, uint32_t align);
