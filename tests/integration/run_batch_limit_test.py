@@ -4,11 +4,15 @@
 40 KiB order_id it copies into two fields) would not fit a batch sends that
 input to the project's errors port with the reason; the events around it
 come out projected. `sluice run` of a file source (jsonl) -> project ->
-file sinks, to its end.
+file sinks, to its end. Its printed batch memory is the formula of
+docs/memory.md: a file source's two pools and the worker's sink pool of 64
+batches of 64 KiB + 32 x (1024 + 16) bytes, and the worker's 8 MiB output
+arena (sizeof(struct sl_batch) aside: under 0.1 MiB here).
 
 Usage: run_batch_limit_test.py SLUICE SOURCE_ROOT"""
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -53,6 +57,11 @@ def main():
     run = subprocess.run([sluice, "run", os.path.join(d, "job.yaml")], capture_output=True,
                          text=True, timeout=60)
     failures = []
+    m = re.search(r"batches hold at most ([0-9.]+) MiB", run.stderr)
+    want = (3 * 64 * (65536 + 32 * (1024 + 16)) + (8 << 20)) / (1 << 20)
+    if not m or not 0 <= float(m.group(1)) - want < 0.1:
+        failures.append("batch memory printed %s, formula %.2f MiB"
+                        % (m.group(1) if m else None, want))
     if run.returncode != 0:
         failures.append("exit %d: %s" % (run.returncode, run.stderr[-2000:]))
     else:
