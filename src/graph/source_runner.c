@@ -44,19 +44,23 @@ static void nap(void)
     nanosleep(&ts, NULL);
 }
 
+/* Backpressure waits (the workers are behind) nap 50 us, then 1 ms once
+ * they have lasted ~10 ms (sl_backoff): a long stall costs little CPU. */
 static struct sl_batch *shard_batch(struct sl_source_runner *source, uint32_t w)
 {
     struct sl_batch *batch;
+    struct sl_backoff backoff = {0};
     while (sl_pool_get(source->pool, &batch) == -EAGAIN)
-        nap(); /* backpressure: the workers are behind */
+        sl_backoff_nap(&backoff);
     batch->tag = ++source->tag_next[w];
     return batch;
 }
 
 static void shard_push(struct sl_source_runner *source, uint32_t w, struct sl_batch *batch)
 {
+    struct sl_backoff backoff = {0};
     while (sl_ring_push(source->rings[w], batch) == -EAGAIN)
-        nap();
+        sl_backoff_nap(&backoff);
 }
 
 /* The worker of the event whose envelope table is root. */

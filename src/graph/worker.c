@@ -191,8 +191,9 @@ void sl_worker_fini(struct sl_worker *worker)
 static struct sl_batch *sink_batch_get(struct sl_worker *worker)
 {
     struct sl_batch *batch;
+    struct sl_backoff backoff = {0}; /* backpressure: the sinks are behind */
     while (sl_pool_get(worker->sink_pool, &batch) == -EAGAIN)
-        idle_sleep(); /* backpressure: the sinks are behind */
+        sl_backoff_nap(&backoff);
     return batch;
 }
 
@@ -201,8 +202,9 @@ static void sink_push(struct sl_worker *worker, uint32_t node, struct sl_batch *
 {
     batch->tag = worker->round << 1 | (last ? 1u : 0u);
     worker->sink_round[node] = worker->round;
+    struct sl_backoff backoff = {0};
     while (sl_ring_push(worker->sink_rings[node], batch) == -EAGAIN)
-        idle_sleep();
+        sl_backoff_nap(&backoff);
 }
 
 static void sink_append(struct sl_worker *worker, uint32_t node, const struct sl_event *ev)

@@ -33,7 +33,6 @@ usage: kafka_source_memory_test.py SLUICE   (exit 0 pass, 1 fail, 77 skip)
 """
 import hashlib
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -44,6 +43,7 @@ import time
 
 from ingest_util import under_sanitizer
 from kafka_source_util import Broker, Checks, start_job, stop_job, wait_for
+from memory_util import PeakRss, batch_bound, topic_offsets, vm_hwm
 
 EVENTS = 240000
 PARTITIONS = 48
@@ -56,26 +56,6 @@ SLACK = 8 << 20
 STALL_S = 4
 
 check = Checks()
-
-
-def vm_hwm(pid):
-    """Peak RSS of pid in bytes, or None once it has exited."""
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-def topic_offsets(bootstrap, topic, which):
-    args = ["kcat", "-Q", "-b", bootstrap]
-    for p in range(PARTITIONS):
-        args += ["-t", "%s:%d:%d" % (topic, p, which)]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=30).stdout
-    return [int(m.group(1)) for m in re.finditer(r"offset (-?\d+)", out)]
 
 
 def job_text(bootstrap, group, port, count):
@@ -133,22 +113,6 @@ class StalledPeer:
         return frames, len(digests), total
 
 
-def reap(proc, timeout):
-    """Waits for proc to exit: (exit code, peak RSS in bytes from wait4's
-    ru_maxrss); SIGINT then SIGKILL after timeout s (exit code then None)."""
-    if proc.poll() is not None:  # exited early, already reaped: no rusage
-        return proc.returncode, 0
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, usage.ru_maxrss * 1024
-        time.sleep(0.05)
-    stop_job(proc)
-    return None, 0
-
-
 def fill_topic(sluice, tmp, bootstrap):
     job = os.path.join(tmp, "fill.yaml")
     with open(job, "w") as f:
@@ -157,7 +121,8 @@ def fill_topic(sluice, tmp, bootstrap):
                 % (EVENTS, bootstrap, MSET_MAX))
     subprocess.run([sluice, "run", job], check=True, timeout=60, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
-    ends, begins = topic_offsets(bootstrap, "mem", -1), topic_offsets(bootstrap, "mem", -2)
+    ends = topic_offsets(bootstrap, "mem", PARTITIONS, -1)
+    begins = topic_offsets(bootstrap, "mem", PARTITIONS, -2)
     return sum(ends) == EVENTS and not any(begins), (ends, begins)
 
 
@@ -202,35 +167,22 @@ def main():
             f.write(job_text(broker.bootstrap, "mem", peer.port, EVENTS))
         log = os.path.join(tmp, "memory.log")
         proc = start_job(sluice, job, log)
-        peaks, reaped = [], threading.Event()
-
-        def sample():  # VmHWM while running; wait4's ru_maxrss gives the final one
-            while not reaped.is_set():
-                hwm = vm_hwm(proc.pid)
-                if hwm:
-                    peaks.append(hwm)
-                time.sleep(0.05)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
+        rss = PeakRss(proc)
         check(wait_for(lambda: "assigned" in open(log).read(), 30), "job got its assignment")
         time.sleep(STALL_S)
         check(proc.poll() is None, "job still running while its sink is stalled")
-        stalled_peak = max(peaks) if peaks else 0
+        stalled_peak = rss.peak()
         frames, distinct, backlog = peer.drain(EVENTS, 60)
-        rc, maxrss = reap(proc, 30)
-        reaped.set()
-        sampler.join(timeout=5)
-        peaks.append(maxrss)
+        rc = rss.reap(30)
         text = open(log).read()
         check("runtime: 8 batches per pool, 256 events / 256 KiB each" in text,
               "the job runs with the runtime: settings it was given")
-        m = re.search(r"batches hold at most ([0-9.]+) MiB", text)
-        check(m is not None, "job prints its batch memory")
-        batches = float(m.group(1)) * (1 << 20) if m else 0
+        batches = batch_bound(text)
+        check(batches is not None, "job prints its batch memory")
+        batches = batches or 0
         kafka = PREFETCH + 2 * (FETCH_MAX + MSET_MAX)
         bound = baseline + batches + 2 * kafka + RECORDS + SLACK
-        peak = max(peaks) if peaks else 0
+        peak = rss.peak()
         check(rc == 0, "job exits 0 after count events (got %s)" % rc)
         check(frames == EVENTS and distinct == EVENTS,
               "all %d events out, each once (got %d frames, %d distinct)"

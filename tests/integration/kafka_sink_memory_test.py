@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""kafka_sink_memory_test.py - the kafka sink's memory stays within its
+bound while its broker is down and its source keeps offering events, and
+every event is delivered once the broker is back (non-sanitizer builds
+only: RSS differs under ASan, exit 77).
+
+A job with small batches (`runtime: {batches: 8, batch_events: 256,
+batch_bytes: 256KiB}`) generates N events (~400 bytes) at R events/s into
+a kafka sink (idempotent, acks=all) on a `sluice broker` of one broker
+with a topic of 48 partitions. Half a second in, the broker is set down
+for STALL_S seconds (its control channel): nothing is delivered, the sink's
+unconfirmed writes fill up (SL_SINK_PENDING_MAX, 64), the sink stops
+taking batches, the worker and the generator wait. The generator offers
+R x STALL_S events meanwhile, at least twice the bound above baseline.
+Then the broker comes back up. Asserted: the job ends by itself (exit 0);
+the topic holds exactly the N events from offset 0 (the idempotent
+producer retried without duplicates); and the peak RSS (VmHWM sampled
+while it runs, wait4's ru_maxrss at exit) stays under the bound of
+docs/memory.md,
+    baseline + batches + values + messages + SLACK
+where baseline is the peak RSS of the same job idling (1 event/s);
+batches is what the job prints ("batches hold at most"); values the
+unconfirmed writes' values (64 writes of at most one batch, batch_bytes
+each); messages librdkafka's per-message state for them (64 x 256
+messages x 512 bytes); SLACK = 8 MiB for allocator metadata and thread
+stacks.
+
+usage: kafka_sink_memory_test.py SLUICE   (exit 0 pass, 1 fail, 77 skip)
+"""
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from ingest_util import under_sanitizer
+from kafka_source_util import Broker, Checks, start_job, stop_job
+from memory_util import PeakRss, batch_bound, topic_offsets
+
+EVENTS = 320000
+RATE = 80000  # events/s the generator offers
+PARTITIONS = 48
+STALL_S = 4
+BATCH_BYTES = 256 << 10
+PENDING_WRITES = 64  # SL_SINK_PENDING_MAX
+VALUES = PENDING_WRITES * BATCH_BYTES
+MESSAGES = PENDING_WRITES * 256 * 512
+SLACK = 8 << 20
+EVENT_BYTES = 400  # about, for the offered load
+
+check = Checks()
+
+
+def job_text(bootstrap, count, rate):
+    return ("job: sink-memory\nschemas: [orders]\n"
+            "runtime: {batches: 8, batch_events: 256, batch_bytes: 256KiB}\n"
+            "sources:\n  g: {type: gen, count: %d, rate: %d, seed: 11}\n"
+            "sinks:\n  k: {type: kafka, input: g, brokers: \"%s\", topic: mem}\n"
+            % (count, rate, bootstrap))
+
+
+def baseline_peak(sluice, tmp, bootstrap):
+    """Peak RSS of the job producing 1 event/s for 2 s."""
+    job = os.path.join(tmp, "idle.yaml")
+    with open(job, "w") as f:
+        f.write(job_text(bootstrap, 1000, 1))
+    proc = start_job(sluice, job, os.path.join(tmp, "idle.log"))
+    rss = PeakRss(proc)
+    time.sleep(2)
+    stop_job(proc)
+    rss.reap(10)
+    return rss.peak()
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    sluice = sys.argv[1]
+    if under_sanitizer(sluice):
+        print("skip: sanitizer build (RSS is not comparable)")
+        return 77
+    if not shutil.which("kcat"):
+        print("SKIP: kcat is needed", file=sys.stderr)
+        return 77
+    tmp = tempfile.mkdtemp(prefix="sluice-kskmem-")
+    broker = Broker(sluice, tmp, ["mem:%d" % PARTITIONS], control=True)
+    try:
+        baseline = baseline_peak(sluice, tmp, broker.bootstrap)
+        idle = sum(topic_offsets(broker.bootstrap, "mem", PARTITIONS, -1))
+        job = os.path.join(tmp, "memory.yaml")
+        with open(job, "w") as f:
+            f.write(job_text(broker.bootstrap, EVENTS, RATE))
+        log = os.path.join(tmp, "memory.log")
+        proc = start_job(sluice, job, log)
+        rss = PeakRss(proc)
+        time.sleep(0.5)
+        check(broker.command("broker 1 down").startswith("ok"), "broker 1 set down")
+        time.sleep(STALL_S)
+        check(proc.poll() is None, "job still running while its broker is down")
+        stalled_peak = rss.peak()
+        check(broker.command("broker 1 up").startswith("ok"), "broker 1 set up")
+        rc = rss.reap(150)
+        text = open(log).read()
+        check(rc == 0, "job exits 0 once every event is delivered (got %s)" % rc)
+        check("_ALL_BROKERS_DOWN" in text, "the producer saw its broker down")
+        check("runtime: 8 batches per pool, 256 events / 256 KiB each" in text,
+              "the job runs with the runtime: settings it was given")
+        ends = topic_offsets(broker.bootstrap, "mem", PARTITIONS, -1)
+        begins = topic_offsets(broker.bootstrap, "mem", PARTITIONS, -2)
+        check(sum(ends) - idle == EVENTS and not any(begins),
+              "the topic holds the %d events once, from offset 0 (holds %d, starts %s)"
+              % (EVENTS, sum(ends) - idle, begins))
+        batches = batch_bound(text)
+        check(batches is not None, "job prints its batch memory")
+        bound = baseline + (batches or 0) + VALUES + MESSAGES + SLACK
+        offered = RATE * STALL_S * EVENT_BYTES
+        check(offered >= 2 * (bound - baseline),
+              "offered during the stall (%.0f MB) is at least twice the bound above baseline "
+              "(%.0f MB)" % (offered / 1e6, (bound - baseline) / 1e6))
+        peak = rss.peak()
+        check(0 < peak <= bound,
+              "peak RSS %.1f MiB within the bound %.1f MiB (baseline %.1f, batches %.1f)"
+              % (peak / 2**20, bound / 2**20, baseline / 2**20, (batches or 0) / 2**20))
+        print("kafka sink memory: peak RSS %.1f MiB (%.1f MiB by the end of the stall), bound "
+              "%.1f MiB (baseline %.1f MiB); ~%.0f MB offered while the broker was down"
+              % (peak / 2**20, stalled_peak / 2**20, bound / 2**20, baseline / 2**20,
+                 offered / 1e6))
+        if check.failures:
+            print(text[-3000:], file=sys.stderr)
+    finally:
+        broker.stop()
+    if check.failures:
+        print("%d checks failed; files in %s" % (check.failures, tmp), file=sys.stderr)
+        return 1
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""memory_util.py - what the memory-bound tests share: a job's peak RSS,
+sampled from /proc while it runs and read from wait4's rusage when it is
+reaped, and the batch bound it prints at start."""
+import os
+import re
+import subprocess
+import threading
+import time
+
+from kafka_source_util import stop_job
+
+
+def vm_hwm(pid):
+    """Peak RSS of pid in bytes, or None once it has exited."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+class PeakRss:
+    """Samples proc's VmHWM every 50 ms until reap(); peak() is the largest
+    sample or, once reaped, wait4's ru_maxrss if larger."""
+
+    def __init__(self, proc):
+        self.proc, self.samples, self.reaped = proc, [0], threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self):
+        while not self.reaped.is_set():
+            hwm = vm_hwm(self.proc.pid)
+            if hwm:
+                self.samples.append(hwm)
+            time.sleep(0.05)
+
+    def peak(self):
+        return max(self.samples)
+
+    def reap(self, timeout):
+        """Waits for the process to exit: its exit code (None when it had to
+        be stopped after timeout s: SIGINT, then SIGKILL)."""
+        rc, maxrss = None, 0
+        if self.proc.poll() is not None:  # exited early, already reaped: no rusage
+            rc = self.proc.returncode
+        deadline = time.monotonic() + timeout
+        while rc is None and time.monotonic() < deadline:
+            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+            if pid:
+                rc = self.proc.returncode = os.waitstatus_to_exitcode(status)
+                maxrss = usage.ru_maxrss * 1024
+            else:
+                time.sleep(0.05)
+        if rc is None:
+            stop_job(self.proc)
+        self.reaped.set()
+        self.thread.join(timeout=5)
+        self.samples.append(maxrss)
+        return rc
+
+
+def batch_bound(log_text):
+    """Bytes of the "batches hold at most N MiB" line a job prints, or None."""
+    m = re.search(r"batches hold at most ([0-9.]+) MiB", log_text)
+    return float(m.group(1)) * (1 << 20) if m else None
+
+
+def topic_offsets(bootstrap, topic, partitions, which):
+    """[offset per partition] of topic: which -1 = end, -2 = beginning (kcat -Q)."""
+    args = ["kcat", "-Q", "-b", bootstrap]
+    for p in range(partitions):
+        args += ["-t", "%s:%d:%d" % (topic, p, which)]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=30).stdout
+    return [int(m.group(1)) for m in re.finditer(r"offset (-?\d+)", out)]
