@@ -35,7 +35,7 @@ import time
 
 from ingest_util import under_sanitizer
 from kafka_source_util import Broker, Checks, start_job, stop_job
-from memory_util import PeakRss, batch_bound, topic_offsets
+from memory_util import PeakRss, batch_bound, check_bound, topic_offsets
 
 EVENTS = 320000
 RATE = 80000  # events/s the generator offers
@@ -114,18 +114,8 @@ def main():
         batches = batch_bound(text)
         check(batches is not None, "job prints its batch memory")
         bound = baseline + (batches or 0) + VALUES + MESSAGES + SLACK
-        offered = RATE * STALL_S * EVENT_BYTES
-        check(offered >= 2 * (bound - baseline),
-              "offered during the stall (%.0f MB) is at least twice the bound above baseline "
-              "(%.0f MB)" % (offered / 1e6, (bound - baseline) / 1e6))
-        peak = rss.peak()
-        check(0 < peak <= bound,
-              "peak RSS %.1f MiB within the bound %.1f MiB (baseline %.1f, batches %.1f)"
-              % (peak / 2**20, bound / 2**20, baseline / 2**20, (batches or 0) / 2**20))
-        print("kafka sink memory: peak RSS %.1f MiB (%.1f MiB by the end of the stall), bound "
-              "%.1f MiB (baseline %.1f MiB); ~%.0f MB offered while the broker was down"
-              % (peak / 2**20, stalled_peak / 2**20, bound / 2**20, baseline / 2**20,
-                 offered / 1e6))
+        check_bound(check, "kafka sink memory", rss.peak(), stalled_peak, bound, baseline,
+                    RATE * STALL_S * EVENT_BYTES, "offered while the broker was down")
         if check.failures:
             print(text[-3000:], file=sys.stderr)
     finally:

@@ -43,7 +43,7 @@ import time
 
 from ingest_util import under_sanitizer
 from kafka_source_util import Broker, Checks, start_job, stop_job, wait_for
-from memory_util import PeakRss, batch_bound, topic_offsets, vm_hwm
+from memory_util import PeakRss, batch_bound, check_bound, topic_offsets, vm_hwm
 
 EVENTS = 240000
 PARTITIONS = 48
@@ -187,16 +187,8 @@ def main():
         check(frames == EVENTS and distinct == EVENTS,
               "all %d events out, each once (got %d frames, %d distinct)"
               % (EVENTS, frames, distinct))
-        check(backlog >= 2 * (bound - baseline),
-              "backlog (%.0f MB) is at least twice the bound above baseline (%.0f MB)"
-              % (backlog / 1e6, (bound - baseline) / 1e6))
-        check(0 < peak <= bound,
-              "peak RSS %.1f MiB within the bound %.1f MiB (baseline %.1f, batches %.1f)"
-              % (peak / 2**20, bound / 2**20, baseline / 2**20, batches / 2**20))
-        print("kafka source memory: peak RSS %.1f MiB (%.1f MiB by the end of the stall), bound "
-              "%.1f MiB (baseline %.1f MiB), backlog %.0f MB"
-              % (peak / 2**20, stalled_peak / 2**20, bound / 2**20, baseline / 2**20,
-                 backlog / 1e6))
+        check_bound(check, "kafka source memory", peak, stalled_peak, bound, baseline, backlog,
+                    "backlog")
         if check.failures:
             print(text[-3000:], file=sys.stderr)
     finally:

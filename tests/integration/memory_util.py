@@ -76,3 +76,19 @@ def topic_offsets(bootstrap, topic, partitions, which):
         args += ["-t", "%s:%d:%d" % (topic, p, which)]
     out = subprocess.run(args, capture_output=True, text=True, timeout=30).stdout
     return [int(m.group(1)) for m in re.finditer(r"offset (-?\d+)", out)]
+
+
+def check_bound(check, name, peak, stalled_peak, bound, baseline, load, load_what):
+    """What every memory test asserts, and its summary line: the load
+    (bytes offered that the job must not hold) is at least twice the bound
+    above baseline, so a job that buffered it would fail; the peak RSS is
+    within the bound."""
+    check(load >= 2 * (bound - baseline),
+          "%s (%.0f MB) is at least twice the bound above baseline (%.0f MB)"
+          % (load_what, load / 1e6, (bound - baseline) / 1e6))
+    check(0 < peak <= bound, "peak RSS %.1f MiB within the bound %.1f MiB (baseline %.1f MiB)"
+          % (peak / 2**20, bound / 2**20, baseline / 2**20))
+    print("%s: peak RSS %.1f MiB (%.1f MiB by the end of the stall), bound %.1f MiB "
+          "(baseline %.1f MiB); %s %.0f MB"
+          % (name, peak / 2**20, stalled_peak / 2**20, bound / 2**20, baseline / 2**20,
+             load_what, load / 1e6))
