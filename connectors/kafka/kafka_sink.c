@@ -83,7 +83,6 @@
 #define KAFKA_TOPIC_BYTES_MAX 249    /* Kafka's limit on a topic name */
 #define KAFKA_BOOTSTRAP_BYTES 1024   /* embedded cluster's bootstrap list */
 #define KAFKA_REASON_BYTES 512       /* text of a dead letter's reason */
-#define KAFKA_TOPIC_NAME_MAX 249     /* Kafka's longest topic name */
 #define KAFKA_CLOSE_TIMEOUT_MS 30000 /* close(): flush bound */
 #define KAFKA_FIXED_VUS 8            /* produceva entries of one event */
 #define KAFKA_METADATA_TIMEOUT_MS 5000 /* open(): the fixed topic's metadata */
@@ -631,9 +630,8 @@ static const uint8_t *letter_event(struct kafka_sink *sink, const struct kafka_l
     struct sl_event ev;
     sl_envelope_event(&sink->env, frame, (uint32_t)*len, 0, 0, &ev);
     const char *keys[] = {"sluice.error.node", "sluice.error.reason", "sluice.error.topic"};
-    char topic[KAFKA_TOPIC_NAME_MAX + 1]; /* a longer one is no topic Kafka takes */
-    snprintf(topic, sizeof(topic), "%s", letter->topic);
-    const char *values[] = {sink->node_name, letter->reason, topic};
+    /* at most KAFKA_TOPIC_BYTES_MAX: a fixed topic and topic_expr's values are checked */
+    const char *values[] = {sink->node_name, letter->reason, letter->topic};
     struct sl_envelope_change change = {.header_keys = keys, .header_values = values,
                                         .header_count = 3};
     return sl_envelope_copy(&sink->env, &sink->letter_builder, &ev, &change, len);
@@ -684,8 +682,8 @@ static int letters_forward(struct kafka_sink *sink, char *err, size_t err_len)
         if (!sink->errors_batch && !(sink->errors_batch = sl_sink_errors_batch(sink->errors)))
             break;
         /* events leave SL_RUNTIME_EVENT_HEADROOM_BYTES for the error headers
-         * (the topic header is cut to Kafka's 249 bytes), so a letter fits an
-         * empty batch; one that does not fails the sink */
+         * (node name, reason and topic are bounded), so a letter fits an empty
+         * batch; one that does not fails the sink */
         bool fits = sl_batch_append(sink->errors_batch, frame, (uint32_t)len, 0, 0) == 0;
         if (!fits && sl_batch_event_count(sink->errors_batch) > 0) {
             errors_push(sink);

@@ -107,14 +107,10 @@ int sl_cmd_run(int argc, char **argv)
     }
     double bound_mib = (double)sl_run_batch_memory(&run) / (1 << 20);
     double ram_mib = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) / (1 << 20);
-    if (ram_mib > 0 && bound_mib > ram_mib) {
-        fprintf(stderr, "sluice run: the job's batches could hold %.0f MiB, more than this "
-                "machine's %.0f MiB: lower runtime: batches or batch_bytes (docs/memory.md)\n",
-                bound_mib, ram_mib);
-        sl_run_destroy(&run);
-        sl_job_free(&job);
-        return SL_EXIT_USAGE;
-    }
+    if (ram_mib > 0 && bound_mib > ram_mib) /* pages are touched only as batches fill */
+        sl_log(SL_LOG_WARN, "job %s: its batches could hold %.0f MiB, more than this machine's "
+               "%.0f MiB: under a long enough stall it would run out of memory; lower runtime: "
+               "batches or batch_bytes (docs/memory.md)", job.name, bound_mib, ram_mib);
     sl_log(SL_LOG_INFO, "job %s: batches hold at most %.1f MiB (runtime: %u batches per pool, "
            "%u events / %u KiB each; docs/memory.md)", job.name, bound_mib, config.source_batches,
            config.batch_events, config.batch_bytes >> 10);

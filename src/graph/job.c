@@ -41,11 +41,12 @@ static const struct sl_option runtime_options[] = {
     {"batch_events", SL_OPT_INT, "1024", false, NULL, "events per batch, 16..1024"},
     {"batch_bytes", SL_OPT_SIZE, "4MiB", false, NULL,
      "event bytes per batch, 64KiB..4MiB; an event over batch_bytes minus 4KiB (kept for error "
-     "headers) goes to its source's errors port, and a tcp or file source's max_frame must be "
-     "at most that"},
+     "headers) goes to its source's errors port, and a tcp or file source's max_frame plus its "
+     "4-byte prefix must be at most that"},
     {"batches", SL_OPT_INT, "64", false, NULL,
      "batches in each source's pool and in each worker's pool of batches for the sinks, "
-     "4..4096: with the batch sizes, the bound on the events a job holds"},
+     "4..4096, at least the workers and the sinks they feed: with the batch sizes, the bound "
+     "on the events a job holds"},
     {NULL, 0, NULL, false, NULL, NULL},
 };
 
@@ -173,11 +174,20 @@ static int load_runtime(struct sl_job *job, struct sl_diags *diags)
     return rc ? -EINVAL : 0;
 }
 
+/* Whether workers hand the sink batches of their own pool: not a sink that
+ * discards (null) or one that reads a sink's errors port (the port's pool). */
+static bool sink_fed_by_workers(const struct sl_job *job, const struct sl_job_node *node)
+{
+    return node->kind == SL_NODE_SINK && node->sink && !node->sink->discards &&
+           !(node->input_count == 1 && job->nodes[node->inputs[0].node].kind == SL_NODE_SINK);
+}
+
 /* The runtime's batches against the graph. A source keeps an open batch
- * per worker and a worker one per sink while it waits for a free one, so a
- * pool of no more batches than either would wait for itself; a tcp or file
- * source's frame (with its 4-byte prefix) must fit a batch less the
- * headroom for error headers. */
+ * per worker and a worker one per sink it feeds, each partly filled until
+ * it is full (then pushed before the next is taken), so a pool of fewer
+ * batches than either would wait for itself; a tcp or file source's frame
+ * (with its 4-byte prefix) must fit a batch less the headroom for error
+ * headers. */
 static int check_runtime(struct sl_job *job, struct sl_diags *diags)
 {
     const struct sl_job_runtime *r = &job->runtime;
@@ -185,11 +195,12 @@ static int check_runtime(struct sl_job *job, struct sl_diags *diags)
     uint32_t sinks = 0;
     int rc = 0;
     for (uint32_t i = 0; i < job->node_count; i++)
-        sinks += job->nodes[i].kind == SL_NODE_SINK;
-    if (r->batches <= job->workers || r->batches <= sinks) {
+        sinks += sink_fed_by_workers(job, &job->nodes[i]);
+    if (r->batches < job->workers || r->batches < sinks) {
         sl_diag_add(diags, runtime ? runtime->line : 1, runtime ? runtime->col : 1,
-                    "a source keeps an open batch per worker, a worker one per sink",
-                    "runtime: batches (%u) must be more than the workers (%u) and the sinks (%u)",
+                    "a source keeps an open batch per worker, a worker one per sink it feeds",
+                    "runtime: batches (%u) must be at least the workers (%u) and the sinks the "
+                    "workers feed (%u)",
                     r->batches, job->workers, sinks);
         rc = -EINVAL;
     }
@@ -197,18 +208,17 @@ static int check_runtime(struct sl_job *job, struct sl_diags *diags)
         struct sl_job_node *node = &job->nodes[i];
         const struct sl_option *o = sl_opt_find(node->options, "max_frame");
         struct sl_conf *c = sl_conf_get(node->conf, "max_frame");
-        uint64_t bytes;
-        if (node->kind != SL_NODE_SOURCE || !o ||
+        uint64_t bytes, room = r->batch_bytes - 4 - SL_RUNTIME_EVENT_HEADROOM_BYTES;
+        if (node->kind != SL_NODE_SOURCE || !o || (c && c->kind != SL_CONF_SCALAR) ||
             sl_opt_parse_size(c ? c->value : o->default_value, &bytes))
-            continue;
-        if (bytes + 4 + SL_RUNTIME_EVENT_HEADROOM_BYTES > r->batch_bytes) {
+            continue; /* a malformed max_frame is reported by check_settings */
+        if (bytes > room) {
             sl_diag_add(diags, c ? c->line : node->conf->key_line,
                         c ? c->col : node->conf->key_col, "set max_frame, or runtime: batch_bytes",
                         "%s: max_frame (%llu bytes) must be at most the runtime's batch_bytes "
                         "less %u (%u bytes)",
                         node->name, (unsigned long long)bytes,
-                        4 + SL_RUNTIME_EVENT_HEADROOM_BYTES,
-                        r->batch_bytes - 4 - SL_RUNTIME_EVENT_HEADROOM_BYTES);
+                        4 + SL_RUNTIME_EVENT_HEADROOM_BYTES, (unsigned)room);
             rc = -EINVAL;
         }
     }

@@ -511,9 +511,9 @@ static uint32_t event_bytes_max(const struct sl_run *run)
 }
 
 /* An event of len bytes over event_bytes_max() goes to the errors port
- * instead, with the reason; a source that checks sizes itself (kafka, with
- * its topic and partition in the reason) never gets here. Returns whether it
- * did. */
+ * instead, with the reason. The kafka source checks sizes itself (its reason
+ * names topic and partition) and gets here only when its mapping added the
+ * key or headers past the limit. Returns whether it did. */
 static bool emit_oversized(struct sl_source_emit *emit, uint32_t len, uint64_t position,
                            uint32_t *worker, uint64_t *tag)
 {

@@ -58,14 +58,18 @@ static bool event_too_big(const struct sl_worker *worker, uint32_t len)
     return len > worker->run->config.batch_bytes - SL_RUNTIME_EVENT_HEADROOM_BYTES;
 }
 
-uint8_t *sl_emit_reserve(struct sl_op_out *out, uint32_t len)
+/* Room for len bytes in the output arena, or NULL. */
+static uint8_t *arena_reserve(struct sl_worker *worker, uint32_t len)
 {
-    struct sl_worker *worker = out->worker;
     uint32_t offset = (worker->arena_used + 7) & ~7u;
-    if (len > worker->arena_cap || offset > worker->arena_cap - len ||
-        event_too_big(worker, len))
+    if (len > worker->arena_cap || offset > worker->arena_cap - len)
         return NULL;
     return worker->arena + offset;
+}
+
+uint8_t *sl_emit_reserve(struct sl_op_out *out, uint32_t len)
+{
+    return event_too_big(out->worker, len) ? NULL : arena_reserve(out->worker, len);
 }
 
 void sl_emit_new(struct sl_op_out *out, uint32_t port, const uint8_t *buf, uint32_t len,
@@ -90,7 +94,9 @@ void sl_emit_error(struct sl_op_out *out, const struct sl_event *ev, const char 
                                         .header_count = 2};
     const uint8_t *buf = sl_envelope_copy(&worker->run->envelope, &worker->builder, ev, &change,
                                           &len);
-    uint8_t *dst = sl_emit_reserve(out, (uint32_t)len);
+    /* the error headers may use the batch's headroom: the copy fits a batch */
+    uint8_t *dst = len <= worker->run->config.batch_bytes ? arena_reserve(worker, (uint32_t)len)
+                                                         : NULL;
     relaxed_add(&worker->counters[out->node].errors, 1);
     if (!dst) { /* no room (arena full, or the copy is over a batch): the original goes,
                  * without its reason */

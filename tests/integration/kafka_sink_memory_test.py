@@ -100,7 +100,7 @@ def main():
         check(proc.poll() is None, "job still running while its broker is down")
         stalled_peak = rss.peak()
         check(broker.command("broker 1 up").startswith("ok"), "broker 1 set up")
-        rc = rss.reap(150)
+        rc = rss.reap(60)
         text = open(log).read()
         check(rc == 0, "job exits 0 once every event is delivered (got %s)" % rc)
         check("_ALL_BROKERS_DOWN" in text, "the producer saw its broker down")

@@ -70,12 +70,19 @@ def batch_bound(log_text):
 
 
 def topic_offsets(bootstrap, topic, partitions, which):
-    """[offset per partition] of topic: which -1 = end, -2 = beginning (kcat -Q)."""
+    """[offset per partition] of topic: which -1 = end, -2 = beginning (kcat
+    -Q, tried up to 3 times); raises when kcat does not answer for each."""
     args = ["kcat", "-Q", "-b", bootstrap]
     for p in range(partitions):
         args += ["-t", "%s:%d:%d" % (topic, p, which)]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=30).stdout
-    return [int(m.group(1)) for m in re.finditer(r"offset (-?\d+)", out)]
+    for _ in range(3):
+        run = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        offsets = [int(m.group(1)) for m in re.finditer(r"offset (-?\d+)", run.stdout)]
+        if len(offsets) == partitions:
+            return offsets
+        time.sleep(1)
+    raise RuntimeError("kcat -Q %s: %d of %d partitions: %s"
+                       % (topic, len(offsets), partitions, run.stderr[-500:]))
 
 
 def check_bound(check, name, peak, stalled_peak, bound, baseline, load, load_what):
