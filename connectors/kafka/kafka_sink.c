@@ -554,17 +554,15 @@ static int letter_produce(struct kafka_sink *sink, struct kafka_letter *letter, 
     return -EIO;
 }
 
-/* Produces every queued dead letter (also those that failing deliveries
- * queue meanwhile); each extends the deadline by a delivery timeout.
- * Returns 0 or -EIO with err. */
 static int letters_forward(struct kafka_sink *sink, char *err, size_t err_len);
 
-static int letters_produce(struct kafka_sink *sink, char *err, size_t err_len)
+/* Produces every queued letter to its dead-letter topic (also those that
+ * failing deliveries queue meanwhile); each extends the deadline by a
+ * delivery timeout. Returns 0 or -EIO with err. */
+static int letters_to_topics(struct kafka_sink *sink, char *err, size_t err_len)
 {
     int rc = 0;
-    if (sink->errors)
-        rc = letters_forward(sink, err, err_len);
-    while (!sink->errors && sink->letter_count) {
+    while (sink->letter_count) {
         /* taken out first: a full queue polls, and a failed delivery then
          * queues a new letter (realloc) */
         struct kafka_letter *letters = sink->letters;
@@ -583,6 +581,15 @@ static int letters_produce(struct kafka_sink *sink, char *err, size_t err_len)
         }
         free(letters);
     }
+    return rc;
+}
+
+/* The queued letters to the errors port when a sink reads it, else to their
+ * dead-letter topics. Returns 0 or -EIO with err. */
+static int letters_produce(struct kafka_sink *sink, char *err, size_t err_len)
+{
+    int rc = sink->errors ? letters_forward(sink, err, err_len)
+                          : letters_to_topics(sink, err, err_len);
     if (rc) /* exactly_once: a source waiting on the transaction hears of it */
         sl_kafka_txn_fail(sink->txn, err);
     return rc;

@@ -763,9 +763,6 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 /* ---- messages ---- */
 
-/* The message value as a verified event, or NULL with src->reason: raw, the
- * value itself, an unprefixed buffer verified where it lies (*raw true);
- * json, a size-prefixed buffer transcoded through the schema. */
 /* Whether an event of len bytes (size-prefixed) is more than a batch of the
  * runtime takes; then the reason says so. */
 static bool too_big(struct kafka_source *src, size_t len)
@@ -779,6 +776,9 @@ static bool too_big(struct kafka_source *src, size_t len)
     return true;
 }
 
+/* The message value as a verified event, or NULL with src->reason: raw, the
+ * value itself, an unprefixed buffer verified where it lies (*raw true);
+ * json, a size-prefixed buffer transcoded through the schema. */
 static const uint8_t *decode_value(struct kafka_source *src, const rd_kafka_message_t *msg,
                                    size_t *len, bool *raw)
 {

@@ -208,7 +208,7 @@ static int check_runtime(struct sl_job *job, struct sl_diags *diags)
         struct sl_job_node *node = &job->nodes[i];
         const struct sl_option *o = sl_opt_find(node->options, "max_frame");
         struct sl_conf *c = sl_conf_get(node->conf, "max_frame");
-        uint64_t bytes, room = r->batch_bytes - 4 - SL_RUNTIME_EVENT_HEADROOM_BYTES;
+        uint64_t bytes, room = sl_runtime_event_bytes_max(r->batch_bytes) - 4;
         if (node->kind != SL_NODE_SOURCE || !o || (c && c->kind != SL_CONF_SCALAR) ||
             sl_opt_parse_size(c ? c->value : o->default_value, &bytes))
             continue; /* a malformed max_frame is reported by check_settings */

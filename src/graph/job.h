@@ -33,6 +33,12 @@
  * a batch. */
 #define SL_RUNTIME_EVENT_HEADROOM_BYTES 4096u
 
+/* The largest event (size prefix included) a batch of batch_bytes takes. */
+static inline uint32_t sl_runtime_event_bytes_max(uint32_t batch_bytes)
+{
+    return batch_bytes - SL_RUNTIME_EVENT_HEADROOM_BYTES;
+}
+
 struct sl_job_runtime {
     uint32_t batch_events; /* events per batch */
     uint32_t batch_bytes;  /* event bytes per batch */

@@ -95,7 +95,8 @@ static uint8_t *shard_reserve(struct sl_source_runner *source, struct shard *sha
     shard_push(source, *w, shard->open[*w]);
     shard->open[*w] = shard_batch(source, *w);
     dst = sl_batch_reserve(shard->open[*w], len);
-    SL_ASSERT(dst); /* events are at most event_bytes_max() (emit_oversized, check_runtime) */
+    /* events are at most sl_runtime_event_bytes_max() (emit_oversized, check_runtime) */
+    SL_ASSERT(dst);
     return dst;
 }
 
@@ -339,7 +340,7 @@ static int ingest_init(struct sl_source_runner *source, char *err, size_t err_le
     if (max_frame)
         sl_opt_parse_size(max_frame->value, &bytes);
     /* job.c (check_runtime) has rejected a larger one */
-    SL_ASSERT(bytes + 4 + SL_RUNTIME_EVENT_HEADROOM_BYTES <= config.arena_bytes_max);
+    SL_ASSERT(bytes + 4 <= sl_runtime_event_bytes_max(config.arena_bytes_max));
     config.frame_bytes_max = (uint32_t)bytes;
     if (sl_ring_create(SL_RUN_ERROR_RING, &source->errors)) {
         snprintf(err, err_len, "%s: cannot create its error ring", node->name);
@@ -503,21 +504,14 @@ static void emit_report(const struct sl_source_emit *emit, uint32_t w, uint32_t 
         *tag = emit->shard.open[w]->tag;
 }
 
-/* The largest event a batch takes: batch_bytes less the headroom for the
- * headers its dead letter may get. */
-static uint32_t event_bytes_max(const struct sl_run *run)
-{
-    return run->config.batch_bytes - SL_RUNTIME_EVENT_HEADROOM_BYTES;
-}
-
-/* An event of len bytes over event_bytes_max() goes to the errors port
+/* An event of len bytes over sl_runtime_event_bytes_max() goes to the errors port
  * instead, with the reason. The kafka source checks sizes itself (its reason
  * names topic and partition) and gets here only when its mapping added the
  * key or headers past the limit. Returns whether it did. */
 static bool emit_oversized(struct sl_source_emit *emit, uint32_t len, uint64_t position,
                            uint32_t *worker, uint64_t *tag)
 {
-    uint32_t max = event_bytes_max(emit->source->run);
+    uint32_t max = sl_runtime_event_bytes_max(emit->source->run->config.batch_bytes);
     if (len <= max)
         return false;
     char reason[160];
@@ -608,7 +602,8 @@ static int typed_init(struct sl_source_runner *source, char *err, size_t err_len
     struct sl_job_node *node = &source->run->job->nodes[source->node];
     struct sl_source_args args = {.plan = node->plan, .schemas = &source->run->job->schemas,
                                   .node_name = node->name, .workers = source->run->job->workers,
-                                  .event_bytes_max = event_bytes_max(source->run),
+                                  .event_bytes_max = sl_runtime_event_bytes_max(
+                                      source->run->config.batch_bytes),
                                   .txn = source->run->job->exactly_once ? &source->run->txn
                                                                          : NULL};
     sl_fbb_init(&source->error_builder, 2048);

@@ -55,7 +55,7 @@ void sl_emit(struct sl_op_out *out, uint32_t port, const struct sl_event *ev)
  * the room kept for error headers). */
 static bool event_too_big(const struct sl_worker *worker, uint32_t len)
 {
-    return len > worker->run->config.batch_bytes - SL_RUNTIME_EVENT_HEADROOM_BYTES;
+    return len > sl_runtime_event_bytes_max(worker->run->config.batch_bytes);
 }
 
 /* Room for len bytes in the output arena, or NULL. */
@@ -119,7 +119,7 @@ int sl_emit_payload(struct sl_op_out *out, uint32_t port, const struct sl_event 
                                           &len);
     if (event_too_big(worker, (uint32_t)len))
         return -E2BIG;
-    uint8_t *dst = sl_emit_reserve(out, (uint32_t)len);
+    uint8_t *dst = arena_reserve(worker, (uint32_t)len);
     if (!dst)
         return -ENOSPC;
     memcpy(dst, buf, len);

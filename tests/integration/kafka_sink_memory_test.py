@@ -28,14 +28,13 @@ stacks.
 usage: kafka_sink_memory_test.py SLUICE   (exit 0 pass, 1 fail, 77 skip)
 """
 import os
-import shutil
 import sys
 import tempfile
 import time
 
-from ingest_util import under_sanitizer
 from kafka_source_util import Broker, Checks, start_job, stop_job
-from memory_util import PeakRss, batch_bound, check_bound, topic_offsets
+from memory_util import (PeakRss, batch_bound, check_bound, exit_code, sluice_to_test,
+                         topic_offsets)
 
 EVENTS = 320000
 RATE = 80000  # events/s the generator offers
@@ -73,16 +72,9 @@ def baseline_peak(sluice, tmp, bootstrap):
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    sluice = sys.argv[1]
-    if under_sanitizer(sluice):
-        print("skip: sanitizer build (RSS is not comparable)")
-        return 77
-    if not shutil.which("kcat"):
-        print("SKIP: kcat is needed", file=sys.stderr)
-        return 77
+    sluice, code = sluice_to_test(sys.argv, __doc__)
+    if not sluice:
+        return code
     tmp = tempfile.mkdtemp(prefix="sluice-kskmem-")
     broker = Broker(sluice, tmp, ["mem:%d" % PARTITIONS], control=True)
     try:
@@ -120,11 +112,7 @@ def main():
             print(text[-3000:], file=sys.stderr)
     finally:
         broker.stop()
-    if check.failures:
-        print("%d checks failed; files in %s" % (check.failures, tmp), file=sys.stderr)
-        return 1
-    shutil.rmtree(tmp, ignore_errors=True)
-    return 0
+    return exit_code(check, tmp)
 
 
 if __name__ == "__main__":

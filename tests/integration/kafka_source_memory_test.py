@@ -33,7 +33,6 @@ usage: kafka_source_memory_test.py SLUICE   (exit 0 pass, 1 fail, 77 skip)
 """
 import hashlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -41,9 +40,9 @@ import tempfile
 import threading
 import time
 
-from ingest_util import under_sanitizer
 from kafka_source_util import Broker, Checks, start_job, stop_job, wait_for
-from memory_util import PeakRss, batch_bound, check_bound, topic_offsets, vm_hwm
+from memory_util import (PeakRss, batch_bound, check_bound, exit_code, sluice_to_test,
+                         topic_offsets, vm_hwm)
 
 EVENTS = 240000
 PARTITIONS = 48
@@ -117,7 +116,8 @@ def fill_topic(sluice, tmp, bootstrap):
     job = os.path.join(tmp, "fill.yaml")
     with open(job, "w") as f:
         f.write("job: fill\nschemas: [orders]\nsources:\n  g: {type: gen, count: %d, seed: 7}\n"
-                "sinks:\n  k: {type: kafka, input: g, brokers: \"%s\", topic: mem, batch_bytes: %d}\n"
+                "sinks:\n  k: {type: kafka, input: g, brokers: \"%s\", topic: mem,"
+                " batch_bytes: %d}\n"
                 % (EVENTS, bootstrap, MSET_MAX))
     subprocess.run([sluice, "run", job], check=True, timeout=60, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
@@ -142,16 +142,9 @@ def baseline_hwm(sluice, tmp, bootstrap):
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    sluice = sys.argv[1]
-    if under_sanitizer(sluice):
-        print("skip: sanitizer build (RSS is not comparable)")
-        return 77
-    if not shutil.which("kcat"):
-        print("SKIP: kcat is needed", file=sys.stderr)
-        return 77
+    sluice, code = sluice_to_test(sys.argv, __doc__)
+    if not sluice:
+        return code
     tmp = tempfile.mkdtemp(prefix="sluice-kmem-")
     broker = Broker(sluice, tmp, ["mem:%d" % PARTITIONS])
     try:
@@ -193,11 +186,7 @@ def main():
             print(text[-3000:], file=sys.stderr)
     finally:
         broker.stop()
-    if check.failures:
-        print("%d checks failed; files in %s" % (check.failures, tmp), file=sys.stderr)
-        return 1
-    shutil.rmtree(tmp, ignore_errors=True)
-    return 0
+    return exit_code(check, tmp)
 
 
 if __name__ == "__main__":

@@ -301,8 +301,8 @@ def main():
         print("%d checks failed; files in %s" % (failures, tmp), file=sys.stderr)
         return 1
     shutil.rmtree(tmp, ignore_errors=True)
-    print("kafka source: json, raw mapping, dead letters, oversize, commits, start, fetch restarts, "
-          "settings ok")
+    print("kafka source: json, raw mapping, dead letters, oversize, commits, start, "
+          "fetch restarts, settings ok")
     return 0
 
 

@@ -3,11 +3,30 @@ sampled from /proc while it runs and read from wait4's rusage when it is
 reaped, and the batch bound it prints at start."""
 import os
 import re
+import shutil
 import subprocess
+import sys
 import threading
 import time
 
+from ingest_util import under_sanitizer
 from kafka_source_util import stop_job
+
+
+def sluice_to_test(argv, doc):
+    """(the sluice binary of a memory test's command line, None), or (None,
+    exit code) when the test cannot run: 2 usage, 77 skip (a sanitizer
+    build, whose RSS is not comparable, or no kcat)."""
+    if len(argv) != 2:
+        print(doc, file=sys.stderr)
+        return None, 2
+    if under_sanitizer(argv[1]):
+        print("skip: sanitizer build (RSS is not comparable)")
+        return None, 77
+    if not shutil.which("kcat"):
+        print("SKIP: kcat is needed", file=sys.stderr)
+        return None, 77
+    return argv[1], None
 
 
 def vm_hwm(pid):
@@ -99,3 +118,13 @@ def check_bound(check, name, peak, stalled_peak, bound, baseline, load, load_wha
           "(baseline %.1f MiB); %s %.0f MB"
           % (name, peak / 2**20, stalled_peak / 2**20, bound / 2**20, baseline / 2**20,
              load_what, load / 1e6))
+
+
+def exit_code(check, tmp):
+    """A memory test's exit code: 1 with its files kept when a check failed,
+    else 0 with tmp removed."""
+    if check.failures:
+        print("%d checks failed; files in %s" % (check.failures, tmp), file=sys.stderr)
+        return 1
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
