@@ -54,16 +54,19 @@ static int create_rings(struct sl_run *run, char *err, size_t err_len)
             }
             run->sources[s].rings[w] = ring;
             struct sl_worker *worker = &run->workers[w];
+            run->sources[s].bells[w] = &worker->bell;
             worker->inputs[worker->input_count++] = (struct sl_worker_input){
                 .ring = ring, .node = run->sources[s].node, .returner = w, .source = s};
         }
     }
     for (uint32_t k = 0; k < run->sink_count; k++) {
+        uint32_t node = run->sinks[k].node;
         for (uint32_t w = 0; w < job->workers; w++) {
-            if (sl_ring_create(run->config.ring_capacity, &run->workers[w].sink_rings[run->sinks[k].node])) {
+            if (sl_ring_create(run->config.ring_capacity, &run->workers[w].sink_rings[node])) {
                 snprintf(err, err_len, "cannot create rings");
                 return -ENOMEM;
             }
+            run->workers[w].sink_bells[node] = &run->sinks[k].bell;
         }
     }
     return 0;
@@ -90,6 +93,7 @@ static int create_errors_ports(struct sl_run *run, char *err, size_t err_len)
         errors->limits = (struct sl_batch_limits){.events_max = run->config.batch_events,
                                                   .arena_bytes_max = run->config.batch_bytes};
         writer->errors_out = reader->errors_in = errors;
+        errors->reader_bell = &reader->bell;
         if (sl_ring_create(SL_SINK_ERRORS_BATCHES, &errors->ring)) {
             snprintf(err, err_len, "out of memory for the errors port of %s",
                      job->nodes[writer->node].name);
@@ -110,6 +114,7 @@ void sl_sink_errors_push(struct sl_sink_errors *errors, struct sl_batch *batch)
     errors->pushed += sl_batch_event_count(batch);
     /* the ring has a slot for every batch of the pool */
     SL_ASSERT(sl_ring_push(errors->ring, batch) == 0);
+    sl_doorbell_ring(errors->reader_bell);
 }
 
 uint64_t sl_sink_errors_written(struct sl_sink_errors *errors, bool *failed)

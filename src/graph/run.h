@@ -28,6 +28,12 @@
  * (done_tags); the source turns them into per-connection counts for the io
  * thread to send.
  *
+ * Waiting: a worker or sink thread whose rings are all empty sleeps on its
+ * doorbell (core/doorbell.h). Whoever pushes to its rings or publishes what
+ * it waits for rings it: a source after a push to worker w, a worker after
+ * a push to a sink, a sink after publishing written[w] (worker w may hand
+ * acks on) and after pushing to its errors port (the reading sink).
+ *
  * Memory, fixed at start: per source, its pool (batches x arena), and for
  * tcp and file the io thread's pool of as many; per worker, its sink pool
  * (sink_batches x arena), port buffers (sizeof(struct sl_event) x events per
@@ -45,6 +51,7 @@
 #include <stdint.h>
 
 #include "core/batch.h"
+#include "core/doorbell.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/ring.h"
@@ -125,6 +132,8 @@ struct sl_worker {
     struct sl_pool *sink_pool;                  /* owned: created on this thread */
     struct sl_batch *sink_open[SL_JOB_NODES_MAX];
     struct sl_ring *sink_rings[SL_JOB_NODES_MAX]; /* to sink node n; this worker produces */
+    struct sl_doorbell *sink_bells[SL_JOB_NODES_MAX]; /* sink node n's thread's */
+    struct sl_doorbell bell;                    /* this thread sleeps on it (see Waiting) */
     struct sl_node_counters counters[SL_JOB_NODES_MAX];
     _Atomic bool ready;                         /* pool created: sinks may return to it */
     uint64_t round;                             /* rounds run (the current one's number) */
@@ -142,6 +151,7 @@ struct sl_worker {
 #define SL_SINK_ERRORS_BATCHES 8u
 struct sl_sink_errors {
     struct sl_ring *ring;
+    struct sl_doorbell *reader_bell; /* the reading sink's */
     struct sl_pool *pool;       /* created on the writing sink's thread */
     struct sl_batch_limits limits;
     /* events of the port written by the reading sink: release store there
@@ -163,6 +173,7 @@ struct sl_sink_runner {
     /* per worker: every batch of rounds up to this one is written; release
      * store by this sink after write(), acquire load by that worker */
     _Atomic uint64_t written[SL_JOB_WORKERS_MAX];
+    struct sl_doorbell bell;    /* this thread sleeps on it (see Waiting) */
 };
 
 /* Per worker, for one source: every batch to that worker with a tag up to
@@ -180,6 +191,7 @@ struct sl_source_runner {
     void *impl;                 /* the source's own runtime (ingest, generator) */
     uint32_t pools;             /* batch pools: 2 with an io thread (ingest), else 1 */
     struct sl_ring *rings[SL_JOB_WORKERS_MAX]; /* to each worker */
+    struct sl_doorbell *bells[SL_JOB_WORKERS_MAX]; /* each worker's */
     struct sl_pool *pool;       /* batches to the workers; owned by this thread */
     char host[256];             /* tcp: the listen host (outlives the ingest) */
     struct sl_ring *errors;     /* io thread -> this thread: error events (malloc'd frames) */

@@ -44,6 +44,7 @@ static void publish_written(struct sl_sink_runner *sink, uint32_t w, uint64_t ta
     /* release: the write() above happened before; pairs with the acquire
      * load in the worker's ack_advance() */
     atomic_store_explicit(&sink->written[w], written, memory_order_release);
+    sl_doorbell_ring(&sink->run->workers[w].bell);
 }
 
 /* A batch whose ack waits for its write() to be confirmed. */
@@ -177,7 +178,6 @@ void *sl_sink_main(void *arg)
         loop_fail(&loop, err);
     uint32_t workers = run->job->workers, open = workers + (sink->errors_in ? 1 : 0);
     bool eos[SL_JOB_WORKERS_MAX] = {false};
-    struct sl_backoff backoff = {0};
     while (open) {
         bool busy = false;
         for (uint32_t w = 0; w < workers; w++) {
@@ -200,13 +200,13 @@ void *sl_sink_main(void *arg)
                 open--;
         }
         if (busy) {
-            sl_backoff_reset(&backoff);
+            sl_doorbell_busy(&sink->bell);
             if (loop.count)
                 loop_confirm(&loop, 0);
         } else if (loop.count || (loop.healthy && loop.type->completed)) {
-            loop_confirm(&loop, 1); /* waits in the client instead of a nap */
+            loop_confirm(&loop, 1); /* waits in the client instead of on the bell */
         } else {
-            sl_backoff_nap(&backoff);
+            sl_doorbell_idle(&sink->bell, SL_DOORBELL_WAIT_NS);
         }
     }
     while (loop.healthy && loop.count)

@@ -61,6 +61,7 @@ static void shard_push(struct sl_source_runner *source, uint32_t w, struct sl_ba
     struct sl_backoff backoff = {0};
     while (sl_ring_push(source->rings[w], batch) == -EAGAIN)
         sl_backoff_nap(&backoff);
+    sl_doorbell_ring(source->bells[w]);
 }
 
 /* The worker of the event whose envelope table is root. */

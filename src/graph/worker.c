@@ -211,6 +211,7 @@ static void sink_push(struct sl_worker *worker, uint32_t node, struct sl_batch *
     struct sl_backoff backoff = {0};
     while (sl_ring_push(worker->sink_rings[node], batch) == -EAGAIN)
         sl_backoff_nap(&backoff);
+    sl_doorbell_ring(worker->sink_bells[node]);
 }
 
 static void sink_append(struct sl_worker *worker, uint32_t node, const struct sl_event *ev)
@@ -397,7 +398,6 @@ void *sl_worker_main(void *arg)
     /* release: the pool exists before any sink may return a batch to it */
     atomic_store_explicit(&worker->ready, true, memory_order_release);
     uint32_t open = worker->input_count;
-    struct sl_backoff backoff = {0};
     while (open) {
         bool busy = false;
         for (uint32_t i = 0; i < worker->input_count; i++) {
@@ -412,10 +412,10 @@ void *sl_worker_main(void *arg)
             }
         }
         if (busy) {
-            sl_backoff_reset(&backoff);
+            sl_doorbell_busy(&worker->bell);
         } else {
             ack_advance(worker); /* sinks may have written since */
-            sl_backoff_nap(&backoff);
+            sl_doorbell_idle(&worker->bell, SL_DOORBELL_WAIT_NS);
         }
     }
     send_end_of_stream(worker);

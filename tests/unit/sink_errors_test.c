@@ -4,7 +4,8 @@
  * with sl_sink_errors_batch(), never waiting inside it, fills them with
  * numbered events, pushes them, and watches sl_sink_errors_written()) and a
  * reader (sink_runner.c's side: pops, checks each event's number and bytes,
- * publishes the count with a release add, returns the batch to the pool).
+ * publishes the count with a release add, returns the batch to the pool,
+ * and sleeps on its doorbell when the ring is empty).
  *   1. 20000 events arrive in order, intact; written only grows and ends
  *      at the number pushed; the writer never had more batches out than
  *      the pool holds (it got NULL and retried instead of blocking);
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "core/backoff.h"
+#include "core/doorbell.h"
 #include "core/pool.h"
 #include "core/ring.h"
 #include "graph/run.h"
@@ -38,14 +40,13 @@ struct reader {
 static void *reader_main(void *arg)
 {
     struct reader *r = arg;
-    struct sl_backoff backoff = {0};
     while (!atomic_load_explicit(&r->stop, memory_order_acquire)) {
         void *item;
         if (sl_ring_pop(r->errors->ring, &item) != 0) {
-            sl_backoff_nap(&backoff);
+            sl_doorbell_idle(r->errors->reader_bell, SL_DOORBELL_WAIT_NS);
             continue;
         }
-        sl_backoff_reset(&backoff);
+        sl_doorbell_busy(r->errors->reader_bell);
         struct sl_batch *batch = item;
         uint32_t n = sl_batch_entry_count(batch), events = 0;
         for (uint32_t i = 0; i < n; i++) {
@@ -113,8 +114,9 @@ static uint64_t write_events(struct sl_sink_errors *errors, uint32_t count, bool
 
 static void run_case(uint64_t fail_after)
 {
+    static struct sl_doorbell bell;
     struct sl_sink_errors errors = {
-        .limits = {.events_max = 64, .arena_bytes_max = 64 * 1024}};
+        .limits = {.events_max = 64, .arena_bytes_max = 64 * 1024}, .reader_bell = &bell};
     SL_ASSERT(sl_ring_create(SL_SINK_ERRORS_BATCHES, &errors.ring) == 0);
     struct sl_pool_config config = {.batches = SL_SINK_ERRORS_BATCHES, .returners = 1,
                                     .limits = errors.limits};
@@ -126,6 +128,7 @@ static void run_case(uint64_t fail_after)
     uint32_t regressions = 0;
     uint64_t written = write_events(&errors, EVENTS, &failed, &regressions);
     atomic_store_explicit(&r.stop, true, memory_order_release);
+    sl_doorbell_ring(&bell);
     pthread_join(thread, NULL);
     CHECK_MSG(regressions == 0, "written went back %u times", regressions);
     if (fail_after) {

@@ -1,0 +1,85 @@
+/* doorbell.h - how a thread that consumes rings sleeps until a producer
+ * has pushed to one of them, instead of polling with naps.
+ *
+ * The owner (the consumer of the rings) polls its rings in passes. After a
+ * pass that found nothing it calls sl_doorbell_idle(): the first call arms
+ * the bell and returns, so the owner makes one more pass; the next one
+ * sleeps until a producer rings or the timeout (SL_DOORBELL_WAIT_NS for the
+ * runtime's threads) passes. After a pass
+ * that found work it calls sl_doorbell_busy(). A producer calls
+ * sl_doorbell_ring() after each push (and after each state change the
+ * owner waits for): a fence and a load while the owner is busy, a futex
+ * wake once it is armed.
+ *
+ * No wake-up is lost (Dekker's pattern): the producer stores (its push),
+ * issues a seq_cst fence, then loads waiting; the owner stores waiting,
+ * issues a seq_cst fence (sl_doorbell_idle's arming), then loads the
+ * rings' counters in its next pass. Of two such sequences at least one
+ * thread sees the other's store: the producer sees the armed bell and
+ * wakes the owner, or the owner's last pass sees the push. The futex wait
+ * returns at once when the producer cleared waiting before it. The timeout
+ * bounds the latency of a change that rings no bell.
+ *
+ * waiting is shared; armed is the owner's alone (its own cache line). */
+#ifndef SL_CORE_DOORBELL_H
+#define SL_CORE_DOORBELL_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/assert.h"
+
+#define SL_DOORBELL_WAIT_NS 10000000u /* longest sleep: 10 ms */
+
+struct sl_doorbell {
+    alignas(SL_CACHE_LINE) _Atomic uint32_t waiting; /* 1: the owner is armed or asleep */
+    alignas(SL_CACHE_LINE) bool armed;               /* owner: waiting was set by the last idle */
+};
+
+/* Clears waiting and wakes the owner if it was set (the slow half of
+ * sl_doorbell_ring()). */
+void sl_doorbell_wake(struct sl_doorbell *bell);
+
+/* Owner: sleeps while waiting is 1, at most timeout_ns; true when the
+ * whole timeout passed without a ring. */
+bool sl_doorbell_sleep(struct sl_doorbell *bell, uint64_t timeout_ns);
+
+/* Producer, after a push to one of the owner's rings. */
+static inline void sl_doorbell_ring(struct sl_doorbell *bell)
+{
+    /* seq_cst: the push before it is ordered before the load of waiting;
+     * pairs with the fence in sl_doorbell_idle() */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&bell->waiting, memory_order_relaxed))
+        sl_doorbell_wake(bell);
+}
+
+/* Owner: the last pass found nothing. Arms the bell (the caller polls once
+ * more) or, when armed, sleeps at most timeout_ns. True when it slept the
+ * whole timeout without a ring. */
+static inline bool sl_doorbell_idle(struct sl_doorbell *bell, uint64_t timeout_ns)
+{
+    if (!bell->armed) {
+        atomic_store_explicit(&bell->waiting, 1, memory_order_relaxed);
+        /* seq_cst: the store of waiting is ordered before the next pass's
+         * loads of the rings; pairs with the fence in sl_doorbell_ring() */
+        atomic_thread_fence(memory_order_seq_cst);
+        bell->armed = true;
+        return false;
+    }
+    bell->armed = false;
+    return sl_doorbell_sleep(bell, timeout_ns);
+}
+
+/* Owner: the last pass found work. */
+static inline void sl_doorbell_busy(struct sl_doorbell *bell)
+{
+    if (bell->armed) {
+        atomic_store_explicit(&bell->waiting, 0, memory_order_relaxed);
+        bell->armed = false;
+    }
+}
+
+#endif
