@@ -14,8 +14,8 @@ static long futex(_Atomic uint32_t *word, int op, uint32_t value, const struct t
 
 void sl_doorbell_wake(struct sl_doorbell *bell)
 {
-    /* relaxed: the caller's fence ordered its push before; the owner's
-     * pass after waking reads the ring with acquire loads */
+    /* relaxed: the caller's fence ordered its push before this; the owner
+     * re-arms (store, fence, pass) before it may sleep again */
     if (atomic_exchange_explicit(&bell->waiting, 0, memory_order_relaxed))
         futex(&bell->waiting, FUTEX_WAKE_PRIVATE, 1, NULL);
 }

@@ -4,21 +4,24 @@
  * The owner (the consumer of the rings) polls its rings in passes. After a
  * pass that found nothing it calls sl_doorbell_idle(): the first call arms
  * the bell and returns, so the owner makes one more pass; the next one
- * sleeps until a producer rings or the timeout (SL_DOORBELL_WAIT_NS for the
- * runtime's threads) passes. After a pass
- * that found work it calls sl_doorbell_busy(). A producer calls
- * sl_doorbell_ring() after each push (and after each state change the
- * owner waits for): a fence and a load while the owner is busy, a futex
- * wake once it is armed.
+ * sleeps until a producer rings or the timeout passes (the runtime's
+ * threads: SL_DOORBELL_WAIT_NS unless the environment says otherwise, see
+ * graph/run.h). After a pass that found work it calls sl_doorbell_busy().
+ * A producer calls sl_doorbell_ring() after each push (and after each
+ * state change the owner waits for): a fence and a load while the bell is
+ * not armed, a futex wake when it is.
  *
- * No wake-up is lost (Dekker's pattern): the producer stores (its push),
- * issues a seq_cst fence, then loads waiting; the owner stores waiting,
- * issues a seq_cst fence (sl_doorbell_idle's arming), then loads the
- * rings' counters in its next pass. Of two such sequences at least one
- * thread sees the other's store: the producer sees the armed bell and
- * wakes the owner, or the owner's last pass sees the push. The futex wait
- * returns at once when the producer cleared waiting before it. The timeout
- * bounds the latency of a change that rings no bell.
+ * No wake-up is lost (Dekker's pattern). The owner sleeps only after it
+ * stored 1 to waiting, issued a seq_cst fence and made a whole pass over
+ * its rings, with no store to waiting in between (sl_doorbell_idle arms,
+ * the caller polls, the next idle sleeps). A producer stores (its push),
+ * issues a seq_cst fence, then loads waiting. By the fences, either the
+ * owner's pass saw the push, or the producer's load sees that 1 or a later
+ * value; a later 0 comes from another producer's exchange (which wakes the
+ * owner) or from the owner itself before a fresh arming. The futex wait
+ * expects 1, so it returns at once if waiting was cleared before it; the
+ * exchange makes one wake per arming at most. The timeout bounds the
+ * latency of a change that rings no bell.
  *
  * waiting is shared; armed is the owner's alone (its own cache line). */
 #ifndef SL_CORE_DOORBELL_H
@@ -34,7 +37,7 @@
 #define SL_DOORBELL_WAIT_NS 10000000u /* longest sleep: 10 ms */
 
 struct sl_doorbell {
-    alignas(SL_CACHE_LINE) _Atomic uint32_t waiting; /* 1: the owner is armed or asleep */
+    alignas(SL_CACHE_LINE) _Atomic uint32_t waiting; /* 1: armed (the owner may sleep) */
     alignas(SL_CACHE_LINE) bool armed;               /* owner: waiting was set by the last idle */
 };
 

@@ -145,6 +145,33 @@ uint64_t sl_run_batch_memory(const struct sl_run *run)
            ports * SL_SINK_ERRORS_BATCHES * batch;
 }
 
+/* SL_DOORBELL_WAIT_NS, or SLUICE_DOORBELL_WAIT_MS (1 ms .. 1 h) when set
+ * (*strict then). */
+static uint64_t doorbell_wait_ns(bool *strict)
+{
+    const char *text = getenv("SLUICE_DOORBELL_WAIT_MS");
+    char *end;
+    unsigned long long ms = text ? strtoull(text, &end, 10) : 0;
+    *strict = false;
+    if (!text || end == text || *end || ms < 1 || ms > 3600000) {
+        if (text)
+            sl_log(SL_LOG_WARN, "SLUICE_DOORBELL_WAIT_MS=%s ignored (1 .. 3600000)", text);
+        return SL_DOORBELL_WAIT_NS;
+    }
+    *strict = true;
+    return ms * 1000000u;
+}
+
+void sl_run_woke_late(const struct sl_run *run, const char *thread)
+{
+    if (!run->doorbell_strict)
+        return;
+    sl_log(SL_LOG_ERROR, "%s: woke after its whole %llu ms wait to find work waiting: a "
+           "hand-off rang no doorbell", thread,
+           (unsigned long long)(run->doorbell_wait_ns / 1000000u));
+    sl_assert_fail("every hand-off to a sleeping thread rings its doorbell", __FILE__, __LINE__);
+}
+
 int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_config *config,
                   char *err, size_t err_len)
 {
@@ -153,6 +180,7 @@ int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_co
     run->job = job;
     run->txn.job_name = job->name;
     run->config = *config;
+    run->doorbell_wait_ns = doorbell_wait_ns(&run->doorbell_strict);
     sl_envelope_init(&run->envelope, &job->schemas);
     for (uint32_t i = 0; i < job->node_count; i++) {
         struct sl_job_node *node = &job->nodes[i];
@@ -190,6 +218,7 @@ int sl_run_create(struct sl_run *run, struct sl_job *job, const struct sl_run_co
             const struct sl_source_runner *source = &run->sources[worker->inputs[i].source];
             worker->inputs[i].acked =
                 source->acks != NULL || job->nodes[source->node].source->run != NULL;
+            worker->acked_inputs |= worker->inputs[i].acked;
         }
     }
     return rc;

@@ -29,10 +29,15 @@
  * thread to send.
  *
  * Waiting: a worker or sink thread whose rings are all empty sleeps on its
- * doorbell (core/doorbell.h). Whoever pushes to its rings or publishes what
- * it waits for rings it: a source after a push to worker w, a worker after
- * a push to a sink, a sink after publishing written[w] (worker w may hand
- * acks on) and after pushing to its errors port (the reading sink).
+ * doorbell (core/doorbell.h) for at most run->doorbell_wait_ns. Whoever
+ * pushes to its rings or publishes what it waits for rings it: a source
+ * after a push to worker w, a worker after a push to a sink, a sink after
+ * publishing written[w] when worker w has acked inputs (it may hand acks
+ * on) and after pushing to its errors port (the reading sink). A healthy
+ * sink with completed() (kafka) never sleeps on its bell: it waits in its
+ * client, and so sees its errors port's written count and the exactly-once
+ * handshake without a ring. Sources and backpressure waits (a pool or ring
+ * full) nap instead (sl_backoff).
  *
  * Memory, fixed at start: per source, its pool (batches x arena), and for
  * tcp and file the io thread's pool of as many; per worker, its sink pool
@@ -134,6 +139,7 @@ struct sl_worker {
     struct sl_ring *sink_rings[SL_JOB_NODES_MAX]; /* to sink node n; this worker produces */
     struct sl_doorbell *sink_bells[SL_JOB_NODES_MAX]; /* sink node n's thread's */
     struct sl_doorbell bell;                    /* this thread sleeps on it (see Waiting) */
+    bool acked_inputs;                          /* some input is acked: sinks ring on written */
     struct sl_node_counters counters[SL_JOB_NODES_MAX];
     _Atomic bool ready;                         /* pool created: sinks may return to it */
     uint64_t round;                             /* rounds run (the current one's number) */
@@ -222,6 +228,12 @@ struct sl_run {
     _Atomic uint32_t sinks_done; /* sink threads that have closed */
     sem_t sink_closed;          /* posted by each sink thread after sinks_done++ */
     struct sl_txn txn;          /* exactly_once: source <-> sink handshake (sl/connector.h) */
+    /* longest doorbell sleep of a worker or sink (see Waiting):
+     * SL_DOORBELL_WAIT_NS, or SLUICE_DOORBELL_WAIT_MS from the environment;
+     * the tests set it to 30 s, so that a push or publish that rings no
+     * bell shows (sl_run_woke_late) */
+    uint64_t doorbell_wait_ns;
+    bool doorbell_strict;       /* the wait came from the environment: see sl_run_woke_late */
 };
 
 void sl_run_config_default(struct sl_run_config *config);
@@ -245,6 +257,13 @@ void sl_run_stop(struct sl_run *run);
 /* Waits for every thread; returns run->failed. */
 int sl_run_join(struct sl_run *run);
 void sl_run_destroy(struct sl_run *run);
+
+/* A worker or sink thread found work (a batch, or acks to hand on) right
+ * after a sleep on its bell that lasted the whole wait: the hand-off rang
+ * no bell. With the wait from the environment (the tests' 30 s) that is a
+ * bug made visible, and the process aborts so that the test fails; with
+ * the default wait it costs 10 ms and is not reported. */
+void sl_run_woke_late(const struct sl_run *run, const char *thread);
 
 /* Sums a node's counters over workers. */
 void sl_run_node_counts(const struct sl_run *run, uint32_t node, uint64_t *in, uint64_t *out,

@@ -13,7 +13,7 @@
  * confirms writes later: its batches wait in a FIFO of at most
  * SL_SINK_PENDING_MAX (worker, tag, writes) entries, published in order once
  * completed() covers their write; while the rings are idle the thread
- * serves completed() instead of napping.
+ * serves completed() instead of sleeping on its doorbell.
  *
  * Errors ports (run.h, sl/connector.h): a sink whose errors port another
  * sink reads makes the port's batch pool on its thread before open() and,
@@ -44,7 +44,9 @@ static void publish_written(struct sl_sink_runner *sink, uint32_t w, uint64_t ta
     /* release: the write() above happened before; pairs with the acquire
      * load in the worker's ack_advance() */
     atomic_store_explicit(&sink->written[w], written, memory_order_release);
-    sl_doorbell_ring(&sink->run->workers[w].bell);
+    struct sl_worker *worker = &sink->run->workers[w];
+    if (worker->acked_inputs) /* else nothing waits for written (ack_advance) */
+        sl_doorbell_ring(&worker->bell);
 }
 
 /* A batch whose ack waits for its write() to be confirmed. */
@@ -178,6 +180,7 @@ void *sl_sink_main(void *arg)
         loop_fail(&loop, err);
     uint32_t workers = run->job->workers, open = workers + (sink->errors_in ? 1 : 0);
     bool eos[SL_JOB_WORKERS_MAX] = {false};
+    bool slept_out = false; /* the last sleep on the bell lasted its whole wait */
     while (open) {
         bool busy = false;
         for (uint32_t w = 0; w < workers; w++) {
@@ -200,14 +203,18 @@ void *sl_sink_main(void *arg)
                 open--;
         }
         if (busy) {
+            if (slept_out)
+                sl_run_woke_late(run, loop.name);
             sl_doorbell_busy(&sink->bell);
             if (loop.count)
                 loop_confirm(&loop, 0);
         } else if (loop.count || (loop.healthy && loop.type->completed)) {
             loop_confirm(&loop, 1); /* waits in the client instead of on the bell */
         } else {
-            sl_doorbell_idle(&sink->bell, SL_DOORBELL_WAIT_NS);
+            slept_out = sl_doorbell_idle(&sink->bell, run->doorbell_wait_ns);
+            continue;
         }
+        slept_out = false;
     }
     while (loop.healthy && loop.count)
         loop_confirm(&loop, 100);

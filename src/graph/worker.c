@@ -398,6 +398,7 @@ void *sl_worker_main(void *arg)
     /* release: the pool exists before any sink may return a batch to it */
     atomic_store_explicit(&worker->ready, true, memory_order_release);
     uint32_t open = worker->input_count;
+    bool slept_out = false; /* the last sleep on the bell lasted its whole wait */
     while (open) {
         bool busy = false;
         for (uint32_t i = 0; i < worker->input_count; i++) {
@@ -412,10 +413,16 @@ void *sl_worker_main(void *arg)
             }
         }
         if (busy) {
+            if (slept_out)
+                sl_run_woke_late(run, "worker");
+            slept_out = false;
             sl_doorbell_busy(&worker->bell);
         } else {
+            uint32_t pending = worker->pending_count;
             ack_advance(worker); /* sinks may have written since */
-            sl_doorbell_idle(&worker->bell, SL_DOORBELL_WAIT_NS);
+            if (slept_out && worker->pending_count < pending)
+                sl_run_woke_late(run, "worker");
+            slept_out = sl_doorbell_idle(&worker->bell, run->doorbell_wait_ns);
         }
     }
     send_end_of_stream(worker);

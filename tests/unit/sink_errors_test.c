@@ -27,6 +27,9 @@ static int test_failures;
 #include "test.h"
 
 #define EVENTS 20000u
+/* the reader's longest sleep: long, so that a push that rang no bell
+ * stalls the test into its timeout */
+#define READER_WAIT_NS 30000000000u
 #define EVENT_BYTES 64u
 
 struct reader {
@@ -43,7 +46,7 @@ static void *reader_main(void *arg)
     while (!atomic_load_explicit(&r->stop, memory_order_acquire)) {
         void *item;
         if (sl_ring_pop(r->errors->ring, &item) != 0) {
-            sl_doorbell_idle(r->errors->reader_bell, SL_DOORBELL_WAIT_NS);
+            sl_doorbell_idle(r->errors->reader_bell, READER_WAIT_NS);
             continue;
         }
         sl_doorbell_busy(r->errors->reader_bell);
@@ -115,6 +118,7 @@ static uint64_t write_events(struct sl_sink_errors *errors, uint32_t count, bool
 static void run_case(uint64_t fail_after)
 {
     static struct sl_doorbell bell;
+    bell = (struct sl_doorbell){0};
     struct sl_sink_errors errors = {
         .limits = {.events_max = 64, .arena_bytes_max = 64 * 1024}, .reader_bell = &bell};
     SL_ASSERT(sl_ring_create(SL_SINK_ERRORS_BATCHES, &errors.ring) == 0);
