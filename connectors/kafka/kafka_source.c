@@ -769,10 +769,7 @@ static bool too_big(struct kafka_source *src, size_t len)
 {
     if (len <= src->event_bytes_max)
         return false;
-    snprintf(src->reason, sizeof(src->reason),
-             "event of %zu bytes is larger than a batch takes (%u: runtime batch_bytes less the "
-             "room kept for error headers)",
-             len, src->event_bytes_max);
+    sl_source_too_big_reason(src->reason, sizeof(src->reason), len, src->event_bytes_max);
     return true;
 }
 

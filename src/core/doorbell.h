@@ -6,8 +6,9 @@
  * the bell and returns, so the owner makes one more pass; the next one
  * sleeps until a producer rings or the timeout passes (the runtime's
  * threads: SL_DOORBELL_WAIT_NS unless the environment says otherwise, see
- * graph/run.h). After a pass that found work it calls sl_doorbell_busy().
- * A producer calls sl_doorbell_ring() after each push (and after each
+ * graph/run.h). After a pass that found work it calls sl_doorbell_busy(),
+ * which says whether that work came right after a sleep that ended by its
+ * timeout: then nobody rang for it. A producer calls sl_doorbell_ring() after each push (and after each
  * state change the owner waits for): a fence and a load while the bell is
  * not armed, a futex wake when it is.
  *
@@ -23,7 +24,8 @@
  * exchange makes one wake per arming at most. The timeout bounds the
  * latency of a change that rings no bell.
  *
- * waiting is shared; armed is the owner's alone (its own cache line). */
+ * waiting is shared; armed and late are the owner's alone (their own
+ * cache line). */
 #ifndef SL_CORE_DOORBELL_H
 #define SL_CORE_DOORBELL_H
 
@@ -39,6 +41,7 @@
 struct sl_doorbell {
     alignas(SL_CACHE_LINE) _Atomic uint32_t waiting; /* 1: armed (the owner may sleep) */
     alignas(SL_CACHE_LINE) bool armed;               /* owner: waiting was set by the last idle */
+    bool late; /* owner: the last sleep ended by its timeout, and no pass found work since */
 };
 
 /* Clears waiting and wakes the owner if it was set (the slow half of
@@ -70,19 +73,25 @@ static inline bool sl_doorbell_idle(struct sl_doorbell *bell, uint64_t timeout_n
          * loads of the rings; pairs with the fence in sl_doorbell_ring() */
         atomic_thread_fence(memory_order_seq_cst);
         bell->armed = true;
+        bell->late = false; /* the pass since the last sleep found nothing */
         return false;
     }
     bell->armed = false;
-    return sl_doorbell_sleep(bell, timeout_ns);
+    bell->late = sl_doorbell_sleep(bell, timeout_ns);
+    return bell->late;
 }
 
-/* Owner: the last pass found work. */
-static inline void sl_doorbell_busy(struct sl_doorbell *bell)
+/* Owner: the last pass found work. True when that work came right after a
+ * sleep that ended by its timeout (no producer rang for it). */
+static inline bool sl_doorbell_busy(struct sl_doorbell *bell)
 {
+    bool late = bell->late;
+    bell->late = false;
     if (bell->armed) {
         atomic_store_explicit(&bell->waiting, 0, memory_order_relaxed);
         bell->armed = false;
     }
+    return late;
 }
 
 #endif

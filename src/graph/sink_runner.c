@@ -180,7 +180,6 @@ void *sl_sink_main(void *arg)
         loop_fail(&loop, err);
     uint32_t workers = run->job->workers, open = workers + (sink->errors_in ? 1 : 0);
     bool eos[SL_JOB_WORKERS_MAX] = {false};
-    bool slept_out = false; /* the last sleep on the bell lasted its whole wait */
     while (open) {
         bool busy = false;
         for (uint32_t w = 0; w < workers; w++) {
@@ -203,18 +202,15 @@ void *sl_sink_main(void *arg)
                 open--;
         }
         if (busy) {
-            if (slept_out)
+            if (sl_doorbell_busy(&sink->bell))
                 sl_run_woke_late(run, loop.name);
-            sl_doorbell_busy(&sink->bell);
             if (loop.count)
                 loop_confirm(&loop, 0);
         } else if (loop.count || (loop.healthy && loop.type->completed)) {
             loop_confirm(&loop, 1); /* waits in the client instead of on the bell */
         } else {
-            slept_out = sl_doorbell_idle(&sink->bell, run->doorbell_wait_ns);
-            continue;
+            sl_doorbell_idle(&sink->bell, run->doorbell_wait_ns);
         }
-        slept_out = false;
     }
     while (loop.healthy && loop.count)
         loop_confirm(&loop, 100);

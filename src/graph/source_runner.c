@@ -516,12 +516,17 @@ static bool emit_oversized(struct sl_source_emit *emit, uint32_t len, uint64_t p
     if (len <= max)
         return false;
     char reason[160];
-    snprintf(reason, sizeof(reason),
-             "event of %u bytes is larger than a batch takes (%u: runtime batch_bytes less the "
-             "room kept for error headers)",
-             len, max);
+    sl_source_too_big_reason(reason, sizeof(reason), len, max);
     sl_source_emit_error(emit, reason, position, worker, tag);
     return true;
+}
+
+void sl_source_too_big_reason(char *reason, size_t reason_len, uint64_t len, uint32_t max)
+{
+    snprintf(reason, reason_len,
+             "event of %llu bytes is larger than a batch takes (%u: runtime batch_bytes less the "
+             "room kept for error headers)",
+             (unsigned long long)len, max);
 }
 
 void sl_source_emit(struct sl_source_emit *emit, const uint8_t *buf, uint32_t len,

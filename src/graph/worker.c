@@ -398,7 +398,6 @@ void *sl_worker_main(void *arg)
     /* release: the pool exists before any sink may return a batch to it */
     atomic_store_explicit(&worker->ready, true, memory_order_release);
     uint32_t open = worker->input_count;
-    bool slept_out = false; /* the last sleep on the bell lasted its whole wait */
     while (open) {
         bool busy = false;
         for (uint32_t i = 0; i < worker->input_count; i++) {
@@ -412,18 +411,15 @@ void *sl_worker_main(void *arg)
                 open--;
             }
         }
-        if (busy) {
-            if (slept_out)
-                sl_run_woke_late(run, "worker");
-            slept_out = false;
-            sl_doorbell_busy(&worker->bell);
-        } else {
+        if (!busy) { /* sinks may have written since: acks handed on are work too */
             uint32_t pending = worker->pending_count;
-            ack_advance(worker); /* sinks may have written since */
-            if (slept_out && worker->pending_count < pending)
-                sl_run_woke_late(run, "worker");
-            slept_out = sl_doorbell_idle(&worker->bell, run->doorbell_wait_ns);
+            ack_advance(worker);
+            busy = worker->pending_count < pending;
         }
+        if (!busy)
+            sl_doorbell_idle(&worker->bell, run->doorbell_wait_ns);
+        else if (sl_doorbell_busy(&worker->bell))
+            sl_run_woke_late(run, "worker");
     }
     send_end_of_stream(worker);
     return NULL;

@@ -170,8 +170,9 @@ static void test_fan_in(void)
 }
 
 /* One thread: the first idle arms without sleeping, busy disarms, a ring
- * on an armed bell clears it so the sleep returns at once, and a sleep
- * nobody rings times out. */
+ * on an armed bell clears it so the sleep returns at once, a sleep nobody
+ * rings times out, and busy says so when work follows such a sleep at once
+ * (not after a pass that found nothing). */
 static void test_states(void)
 {
     static struct sl_doorbell bell;
@@ -185,6 +186,12 @@ static void test_states(void)
     CHECK(!sl_doorbell_idle(&bell, 1000000));                 /* arms */
     CHECK(sl_doorbell_idle(&bell, 1000000));                  /* 1 ms, nobody rings */
     CHECK(!bell.armed && atomic_load(&bell.waiting) == 0);
+    CHECK(sl_doorbell_busy(&bell));  /* work right after that sleep: nobody rang for it */
+    CHECK(!sl_doorbell_busy(&bell));
+    CHECK(!sl_doorbell_idle(&bell, 1000000)); /* arms */
+    CHECK(sl_doorbell_idle(&bell, 1000000));
+    CHECK(!sl_doorbell_idle(&bell, 1000000)); /* a pass since found nothing: work may come */
+    CHECK(!sl_doorbell_busy(&bell));
 }
 
 int main(void)

@@ -92,6 +92,10 @@ void sl_source_emit(struct sl_source_emit *emit, const uint8_t *buf, uint32_t le
  * that verified the bytes where they lie copies them once. */
 void sl_source_emit_raw(struct sl_source_emit *emit, const uint8_t *raw, uint32_t len,
                         uint64_t position, uint32_t *worker, uint64_t *tag);
+/* The reason an event of len bytes (size prefix in) is refused when it is
+ * over max, the largest event a batch takes (sl_source_args.event_bytes_max);
+ * at most 160 bytes with the NUL. */
+void sl_source_too_big_reason(char *reason, size_t reason_len, uint64_t len, uint32_t max);
 /* Sends rejected input to the source node's errors port: an event of type
  * sluice.ingest_error carrying reason and position in its headers. Reports
  * the worker and batch tag as sl_source_emit() does (either may be NULL),
