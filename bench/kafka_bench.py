@@ -422,9 +422,11 @@ def run_live(sluice, tmp, name, text, topic, ends, done, broker_pid=None):
     return t_end - job.assigned, job.cpu_between(job.assigned, t_end), err, job.span_threads()
 
 
-def sluice_consume(sluice, tmp, broker, n, ends, name):
-    """kafka source (count n, a new group) -> null sink: (span s, CPU s,
-    per-thread CPU over the span)."""
+def sluice_consume(sluice, tmp, broker, n, ends, name, settings=()):
+    """kafka source (count n, a new group, librdkafka settings (key, value)
+    besides fetch.wait.max.ms) -> null sink: (span s, CPU s, per-thread CPU
+    over the span)."""
+    extra = "".join(", %s: %s" % kv for kv in settings)
     text = f"""
 job: bench_source
 schemas: [orders]
@@ -435,7 +437,7 @@ sources:
     topics: [bench_sluice]
     group: bench-{name}-{os.getpid()}-{next(GROUPS)}
     count: {n}
-    kafka: {{fetch.wait.max.ms: 10}}
+    kafka: {{fetch.wait.max.ms: 10{extra}}}
 sinks:
   n: {{type: null, input: k}}
 """
