@@ -146,6 +146,7 @@ struct sl_worker {
     uint64_t sink_round[SL_JOB_NODES_MAX];      /* per sink node: last round that pushed to it */
     struct sl_round_pending pending[SL_RUN_ROUNDS_PENDING]; /* FIFO, oldest at pending_head */
     uint32_t pending_head, pending_count;
+    bool acks_cut; /* the run failed with the FIFO full: no later round is ever acked */
 };
 
 /* A sink's errors port read by another sink (sl/connector.h): batches of

@@ -279,13 +279,16 @@ static int ingest_run(struct sl_source_runner *source)
 {
     struct sl_ingest *ingest = source->impl;
     pool_create(source);
+    struct shard shard = {{NULL}};
     pthread_t io;
     if (pthread_create(&io, NULL, ingest_thread, ingest)) {
+        sl_log(SL_LOG_ERROR, "source %s: cannot start its io thread",
+               source->run->job->nodes[source->node].name);
         sl_run_fail(source->run, -EAGAIN);
+        shard_end(source, &shard); /* the workers wait for every source's end */
         return -EAGAIN;
     }
     sl_run_name_thread(io, "io", source->run->job->nodes[source->node].name);
-    struct shard shard = {{NULL}};
     struct sl_ring *in = sl_ingest_ring(ingest, 0);
     struct sl_backoff backoff = {0};
     for (bool end = false; !end;) {

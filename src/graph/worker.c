@@ -330,14 +330,25 @@ static void ack_advance(struct sl_worker *worker)
 }
 
 /* Queues the finished round of an acked input (waits while the FIFO is
- * full: the sinks are behind). */
+ * full: the sinks are behind). A failed sink publishes no more written
+ * rounds, so once the run has failed a full FIFO would never drain: the
+ * worker stops queuing for good (acks_cut) and goes on to its end of
+ * stream. Acks stay a prefix: the rounds still queued are older than every
+ * round left out, and no round after one left out is ever queued. */
 static void ack_round(struct sl_worker *worker, uint32_t input, uint64_t tag)
 {
-    while (worker->pending_count == SL_RUN_ROUNDS_PENDING) {
+    while (!worker->acks_cut && worker->pending_count == SL_RUN_ROUNDS_PENDING) {
         ack_advance(worker);
-        if (worker->pending_count == SL_RUN_ROUNDS_PENDING)
+        if (worker->pending_count < SL_RUN_ROUNDS_PENDING)
+            break;
+        /* relaxed: the flag only ends the wait; no data is read through it */
+        if (atomic_load_explicit(&worker->run->failed, memory_order_relaxed))
+            worker->acks_cut = true;
+        else
             idle_sleep();
     }
+    if (worker->acks_cut)
+        return;
     uint32_t i = (worker->pending_head + worker->pending_count) % SL_RUN_ROUNDS_PENDING;
     worker->pending[i] = (struct sl_round_pending){.round = worker->round, .tag = tag,
                                                    .input = input};

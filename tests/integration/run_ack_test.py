@@ -10,6 +10,10 @@ client's own count:
 2. SIGTERM mid-stream: a client keeps sending; once acks flow `sluice run`
    gets SIGTERM; every event the client saw acknowledged is in the sink
    (ack means delivered), and the run exits 0.
+3. A sink that fails: the file sink writes to /dev/full, batches of 16
+   events, so the worker's FIFO of rounds awaiting their sinks
+   (SL_RUN_ROUNDS_PENDING, 256) fills: the run still ends, exit 1 with the
+   write error, and the client is acknowledged nothing.
 
 Usage: run_ack_test.py SLUICE SOURCE_ROOT [EVENTS]"""
 import json
@@ -17,6 +21,7 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -34,6 +39,15 @@ sinks:
   out: {{type: file, input: in, path: "{out}/out.jsonl", format: jsonl}}
   dead: {{type: file, input: [in.errors, plain.errors], path: "{out}/dead.jsonl", format: jsonl}}
   rest: {{type: file, input: plain, path: "{out}/plain.jsonl", format: jsonl}}
+"""
+
+FAILING_JOB = """
+job: acks_failing
+runtime: {{batch_events: 16}}
+sources:
+  in: {{type: tcp, listen: "127.0.0.1:{port}", framing: jsonl, ack: true, drain_timeout: 2s}}
+sinks:
+  out: {{type: file, input: in, path: /dev/full, format: jsonl}}
 """
 
 
@@ -182,10 +196,52 @@ def case_sigterm(sluice, root, n):
     return problems
 
 
+def case_failed_sink(sluice, root, n):
+    problems = []
+    lines = run_util.event_lines(root, n, tag="f")
+    with tempfile.TemporaryDirectory() as out:
+        port = run_util.free_port()
+        run = run_util.start(sluice, FAILING_JOB.format(port=port), out, port)
+        try:
+            conn = socket.create_connection(("127.0.0.1", port))
+            conn.settimeout(20)  # a run that hangs stops reading: sendall would block
+            reader = AckReader(conn)
+            reader.start()
+            conn.sendall(run_util.HELLO)
+            try:
+                for k in range(0, n, 200):  # in pieces: many small rounds
+                    conn.sendall(b"".join(lines[k:k + 200]))
+                    time.sleep(0.001)
+                conn.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # the failed run cut the connection
+            reader.join(60)
+            try:
+                _, stderr = run.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                run.kill()
+                _, stderr = run.communicate()
+                problems.append("the run with a failed sink did not end within 60 s")
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.communicate()
+    if run.returncode != 1 and not problems:
+        problems.append(f"exit {run.returncode}, want 1: {stderr[-1500:]}")
+    if "No space left on device" not in stderr:
+        problems.append(f"no write error reported: {stderr[-1500:]}")
+    if reader.last() != 0:
+        problems.append(f"acked {reader.last()} events that the failed sink never wrote")
+    if not problems:
+        print(f"failed sink: {n} events sent, run ended with exit 1, nothing acked")
+    return problems
+
+
 def main():
     sluice, root = sys.argv[1], sys.argv[2]
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 30000
-    problems = case_complete(sluice, root, n) + case_sigterm(sluice, root, 20 * n)
+    problems = (case_complete(sluice, root, n) + case_sigterm(sluice, root, 20 * n) +
+                case_failed_sink(sluice, root, n))
     for p in problems:
         print("FAIL", p)
     return 1 if problems else 0
