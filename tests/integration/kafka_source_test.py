@@ -24,6 +24,10 @@ writer sluice did not write) making the raw values.
   * fetch restarts: with queued.min.messages at 100 (librdkafka stops
     fetching whenever 100 messages wait), a batch run over the whole topic
     restarts its fetchers and still hands every valid event on exactly once.
+  * failed sink: 6000 messages, batches of 16 events, a file sink writing
+    to /dev/full: the run ends by itself with exit 1, having committed
+    nothing it did not write: the same job with a good file sink, started
+    again in the same group, reads every message.
   * settings: topics and pattern together, neither, a misspelt kafka.*
     setting: `sluice validate` exits 2 naming the problem.
 
@@ -38,8 +42,8 @@ import sys
 import tempfile
 import time
 
-from kafka_source_util import (Broker, order_events, produce_files, produce_lines, read_output,
-                               start_job, stop_job, wait_for, write_job)
+from kafka_source_util import (Broker, ids, order_events, produce_files, produce_lines,
+                               read_output, start_job, stop_job, wait_for, write_job)
 
 failures = 0
 
@@ -278,6 +282,44 @@ def restart_case(sluice, tmp, broker):
           % (len(ids), len(set(ids))))
 
 
+def failed_sink_case(sluice, tmp, broker):
+    produce_lines(broker.bootstrap, "fail", order_events(6000, prefix="f"))
+    runs = []
+    for name, path in (("failed_sink", "/dev/full"), ("after_failed_sink",
+                                                      os.path.join(tmp, "after_failed.jsonl"))):
+        log, job = os.path.join(tmp, name + ".log"), os.path.join(tmp, name + ".yaml")
+        # the mock makes a member that joins after another left wait for the
+        # session timeout (kcat -G too): a short one keeps the second run short
+        write_job(job, broker.bootstrap, "g-failed-sink", path,
+                  extra_source=", until_end: true, commit_interval: 100ms, drain_timeout: 2s",
+                  kafka={"session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"})
+        with open(job) as f:
+            text = f.read().replace("topics: [in]", "topics: [fail]")
+        with open(job, "w") as f:
+            f.write("runtime: {batch_events: 16}\n" + text)
+        started = time.monotonic()
+        proc = start_job(sluice, job, log)
+        try:
+            rc = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            rc = None
+        print("%s: %.1f s" % (name, time.monotonic() - started))
+        runs.append((rc, open(log).read()))
+    (rc, text), (rc2, text2) = runs
+    got = ids(os.path.join(tmp, "after_failed.jsonl"))
+    print("failed sink: exit %s; the run after it: exit %s, %d events, %d distinct"
+          % (rc, rc2, len(got), len(set(got))))
+    check(rc == 1, "failed sink: the run ends by itself with exit 1 (got %s)" % rc)
+    check("No space left on device" in text, "failed sink: the write error is reported")
+    check(rc2 == 0 and set(got) == {"f%d" % i for i in range(6000)},
+          "failed sink: the next run of the group reads all 6000 messages (got %d distinct)"
+          % len(set(got)))
+    if rc != 1 or rc2 != 0:
+        print(text[-2000:] + text2[-2000:], file=sys.stderr)
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__, file=sys.stderr)
@@ -287,13 +329,14 @@ def main():
         print("SKIP: kcat and flatc are needed", file=sys.stderr)
         return 77
     tmp = tempfile.mkdtemp(prefix="sluice-ksrc-")
-    broker = Broker(sluice, tmp, ["in:4", "raw:2", "big:1"])
+    broker = Broker(sluice, tmp, ["in:4", "raw:2", "big:1", "fail:2"])
     try:
         json_case(sluice, tmp, broker)
         raw_case(sluice, tmp, broker, root)
         oversize_case(sluice, tmp, broker, root)
         start_case(sluice, tmp, broker)
         restart_case(sluice, tmp, broker)
+        failed_sink_case(sluice, tmp, broker)
         settings_case(sluice, tmp)
     finally:
         broker.stop()
@@ -302,7 +345,7 @@ def main():
         return 1
     shutil.rmtree(tmp, ignore_errors=True)
     print("kafka source: json, raw mapping, dead letters, oversize, commits, start, "
-          "fetch restarts, settings ok")
+          "fetch restarts, a failed sink, settings ok")
     return 0
 
 
