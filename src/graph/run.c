@@ -340,12 +340,18 @@ void sl_run_node_counts(const struct sl_run *run, uint32_t node, uint64_t *in, u
         *errors += atomic_load_explicit(&c->errors, memory_order_relaxed);
     }
     for (uint32_t k = 0; k < run->sink_count; k++) {
-        if (run->sinks[k].node == node && run->sinks[k].errors_in) {
-            /* fed by another sink's errors port, not by the workers */
-            uint64_t n = atomic_load_explicit(&run->sinks[k].errors_in->written,
-                                              memory_order_relaxed);
-            *in += n;
-            *out += n;
-        }
+        const struct sl_sink_runner *sink = &run->sinks[k];
+        if (sink->node != node)
+            continue;
+        uint64_t port = 0;
+        if (sink->errors_in) /* fed by another sink's errors port, not by the workers */
+            port = atomic_load_explicit(&sink->errors_in->written, memory_order_relaxed);
+        *in += port;
+        /* out: what the sink wrote (a failed sink stops counting); a sink
+         * that discards gets no copies and writes what it is handed */
+        if (run->job->nodes[node].sink->discards)
+            *out += port;
+        else
+            *out = atomic_load_explicit(&sink->written_events, memory_order_relaxed);
     }
 }

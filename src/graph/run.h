@@ -177,6 +177,9 @@ struct sl_sink_runner {
     pthread_t thread;
     void *state;
     _Atomic uint64_t events, batches;
+    /* events write() took (with completed(): once confirmed), the summary's
+     * out; relaxed: statistics */
+    _Atomic uint64_t written_events;
     /* per worker: every batch of rounds up to this one is written; release
      * store by this sink after write(), acquire load by that worker */
     _Atomic uint64_t written[SL_JOB_WORKERS_MAX];
@@ -266,7 +269,9 @@ void sl_run_destroy(struct sl_run *run);
  * the default wait it costs 10 ms and is not reported. */
 void sl_run_woke_late(const struct sl_run *run, const char *thread);
 
-/* Sums a node's counters over workers. */
+/* A node's counts: in and out summed over workers (an errors port read by
+ * a sink counts in its in); a sink's out is what it wrote (sink runner's
+ * written_events) unless it discards. */
 void sl_run_node_counts(const struct sl_run *run, uint32_t node, uint64_t *in, uint64_t *out,
                         uint64_t *errors);
 /* Marks the run failed with rc (first one wins) and stops it. */

@@ -54,7 +54,14 @@ struct sink_pending {
     uint64_t tag;
     uint64_t writes;            /* write() calls up to and including this batch's */
     uint32_t worker;
+    uint32_t events;
 };
+
+static void count_written(struct sl_sink_runner *sink, uint32_t events)
+{
+    /* relaxed: statistics */
+    atomic_fetch_add_explicit(&sink->written_events, events, memory_order_relaxed);
+}
 
 /* The sink thread's own state. */
 struct sink_loop {
@@ -88,6 +95,7 @@ static void loop_confirm(struct sink_loop *loop, int timeout_ms)
     while (loop->count && loop->pending[loop->head].writes <= (uint64_t)done) {
         struct sink_pending *p = &loop->pending[loop->head];
         publish_written(loop->sink, p->worker, p->tag);
+        count_written(loop->sink, p->events);
         loop->head = (loop->head + 1) % SL_SINK_PENDING_MAX;
         loop->count--;
     }
@@ -107,6 +115,7 @@ static bool loop_errors_batch(struct sink_loop *loop, struct sl_sink_errors *err
         /* release: the write above happened before; pairs with the acquire
          * load in sl_sink_errors_written() */
         atomic_fetch_add_explicit(&errors->written, events, memory_order_release);
+        count_written(loop->sink, events);
     } else {
         atomic_store_explicit(&errors->failed, true, memory_order_release);
     }
@@ -152,10 +161,11 @@ static void loop_batch(struct sink_loop *loop, uint32_t w, struct sl_batch *batc
         return;
     if (!loop->type->completed) {
         publish_written(sink, w, batch->tag);
+        count_written(sink, events);
         return;
     }
-    loop->pending[(loop->head + loop->count) % SL_SINK_PENDING_MAX] =
-        (struct sink_pending){.tag = batch->tag, .writes = loop->writes, .worker = w};
+    loop->pending[(loop->head + loop->count) % SL_SINK_PENDING_MAX] = (struct sink_pending){
+        .tag = batch->tag, .writes = loop->writes, .worker = w, .events = events};
     loop->count++;
 }
 

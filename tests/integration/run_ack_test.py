@@ -18,6 +18,7 @@ client's own count:
 Usage: run_ack_test.py SLUICE SOURCE_ROOT [EVENTS]"""
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -139,6 +140,10 @@ def case_complete(sluice, root, n):
         problems.append(f"acks {acks[:5]}...: none while streaming, only at the end")
     if sorted(got) != sorted(f"ev-{i:08d}" for i in range(n)):
         problems.append(f"sink has {len(got)} events, want {n}")
+    row = re.search(r"^\s+out\s+file\s+(\d+)\s+(\d+)", stderr, re.M)
+    if not row or int(row.group(1)) != n or int(row.group(2)) != n:
+        problems.append(f"summary: want the sink's row with {n} in and {n} out (written): "
+                        f"{row.group(0) if row else 'no row'}")
     reasons = [h.get("value", "") for e in dead for h in e.get("headers", [])
                if h.get("key") == "sluice.error.reason"]
     if not refused or plain_got or not any("ack" in r and "hello" in r for r in reasons):
@@ -232,6 +237,10 @@ def case_failed_sink(sluice, root, n):
         problems.append(f"no write error reported: {stderr[-1500:]}")
     if reader.last() != 0:
         problems.append(f"acked {reader.last()} events that the failed sink never wrote")
+    row = re.search(r"^\s+out\s+file\s+(\d+)\s+(\d+)", stderr, re.M)
+    if not row or int(row.group(1)) == 0 or int(row.group(2)) != 0:
+        problems.append("summary: want the failed sink's row with events in and 0 out "
+                        f"(written): {row.group(0) if row else 'no row'}")
     if not problems:
         print(f"failed sink: {n} events sent, run ended with exit 1, nothing acked")
     return problems
