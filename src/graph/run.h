@@ -213,6 +213,7 @@ struct sl_source_runner {
     uint64_t tag_next[SL_JOB_WORKERS_MAX]; /* the last tag given to a batch to each worker */
     struct sl_done_tag done[SL_JOB_WORKERS_MAX];
     struct sl_source_acks *acks; /* tcp with ack: true; NULL otherwise */
+    bool acks_cut;              /* shard thread: the run failed with no record free */
     int (*run_fn)(struct sl_source_runner *source);
     void (*stop_fn)(struct sl_source_runner *source);
     void (*destroy_fn)(struct sl_source_runner *source);

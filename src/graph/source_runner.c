@@ -235,13 +235,23 @@ static void acks_advance(struct sl_source_runner *source, bool force)
 }
 
 /* Records an ack-mode connection's event that just went to worker w. A
- * full record pool: hand on the open batches and wait for completions. */
+ * full record pool: hand on the open batches and wait for completions.
+ * Once the run has failed, done tags may never move again (a failed sink
+ * publishes nothing more), so a full pool stops noting for good
+ * (acks_cut): no connection's seen_end moves past an event left out, and
+ * acks stay a prefix of what was written. */
 static void acks_note(struct sl_source_runner *source, struct shard *shard, uint32_t w,
                       const struct sl_batch_entry *entry)
 {
     uint64_t tag = shard->open[w]->tag;
-    while (sl_source_acks_note(source->acks, entry->source_id, entry->position, w, tag) ==
-           -EAGAIN) {
+    while (!source->acks_cut &&
+           sl_source_acks_note(source->acks, entry->source_id, entry->position, w, tag) ==
+               -EAGAIN) {
+        /* relaxed: the flag only ends the wait; no data is read through it */
+        if (atomic_load_explicit(&source->run->failed, memory_order_relaxed)) {
+            source->acks_cut = true;
+            return;
+        }
         shard_flush(source, shard);
         acks_advance(source, true);
         nap();

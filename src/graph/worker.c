@@ -331,10 +331,11 @@ static void ack_advance(struct sl_worker *worker)
 
 /* Queues the finished round of an acked input (waits while the FIFO is
  * full: the sinks are behind). A failed sink publishes no more written
- * rounds, so once the run has failed a full FIFO would never drain: the
- * worker stops queuing for good (acks_cut) and goes on to its end of
- * stream. Acks stay a prefix: the rounds still queued are older than every
- * round left out, and no round after one left out is ever queued. */
+ * rounds, so once the run has failed (by a sink, or by anything else: the
+ * run ends either way) a full FIFO is not waited for: the worker stops
+ * queuing rounds for good (acks_cut) and goes on to its end of stream. The
+ * rounds already queued may still be acked; acks stay a prefix, since they
+ * are older than every round left out and no later round is queued. */
 static void ack_round(struct sl_worker *worker, uint32_t input, uint64_t tag)
 {
     while (!worker->acks_cut && worker->pending_count == SL_RUN_ROUNDS_PENDING) {

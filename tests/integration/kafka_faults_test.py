@@ -211,7 +211,7 @@ def topic_ids(sluice, tmp, bootstrap, topic):
 MOCK_RETRY_DUPS_MAX = 5 * 64
 
 
-def check_exactly_once(what, got, want, dups_max=0):
+def check_delivered(what, got, want, dups_max=0):
     dups = len(got) - len(set(got))
     missing = len(set(want) - set(got))
     extra = len(set(got) - set(want))
@@ -246,7 +246,7 @@ def test_produce_errors(sluice, tmp, broker):
     check(seen >= 5, "producer log shows %d injected NOT_LEADER errors, 5 or more expected"
           % seen)
     got = topic_ids(sluice, tmp, broker.bootstrap, "out")
-    dups, missing = check_exactly_once("errors Produce 5 NOT_LEADER_OR_FOLLOWER", got, want)
+    dups, missing = check_delivered("errors Produce 5 NOT_LEADER_OR_FOLLOWER", got, want)
     print("produce errors: %d NOT_LEADER errors seen and retried; %d messages for %d events "
           "(%d duplicates, %d missing) in %.1f s"
           % (seen, len(got), len(want), dups, missing, job.elapsed))
@@ -269,7 +269,7 @@ def test_broker_down_up(sluice, tmp, broker):
     if not job.wait():
         return
     got = topic_ids(sluice, tmp, broker.bootstrap, "down")
-    dups, missing = check_exactly_once("broker 2 down/up", got, want, MOCK_RETRY_DUPS_MAX)
+    dups, missing = check_delivered("broker 2 down/up", got, want, MOCK_RETRY_DUPS_MAX)
     print("broker 2 down 2.5 s, up: job %s while down, finished in %.1f s; %d messages for %d "
           "events (%d duplicates, %d missing)"
           % ("stalled" if stalled else "did not stall", job.elapsed, len(got), len(want), dups,
@@ -293,8 +293,7 @@ def test_leaders_moved(sluice, tmp, broker):
     if not ok:
         return
     got = topic_ids(sluice, tmp, broker.bootstrap, "moved")
-    dups, missing = check_exactly_once("broker 3 down, leaders moved", got, want,
-                                       MOCK_RETRY_DUPS_MAX)
+    dups, missing = check_delivered("broker 3 down, leaders moved", got, want, MOCK_RETRY_DUPS_MAX)
     print("broker 3 down, its partition moved to broker 1: finished in %.1f s with broker 3 "
           "still down; %d messages for %d events (%d duplicates, %d missing)"
           % (job.elapsed, len(got), len(want), dups, missing))

@@ -58,19 +58,23 @@ EVENT_BYTES = 400  # about, for the offered load
 check = Checks()
 
 
-def job_text(bootstrap, count, rate):
+SEED = 11  # the measured job's; the baseline's is another, so its events differ
+
+
+def job_text(bootstrap, count, rate, seed=SEED):
     return ("job: sink-memory\nschemas: [orders]\n"
             "runtime: {batches: 8, batch_events: 256, batch_bytes: 256KiB}\n"
-            "sources:\n  g: {type: gen, count: %d, rate: %d, seed: 11}\n"
+            "sources:\n  g: {type: gen, count: %d, rate: %d, seed: %d}\n"
             "sinks:\n  k: {type: kafka, input: g, brokers: \"%s\", topic: mem}\n"
-            % (count, rate, bootstrap))
+            % (count, rate, seed, bootstrap))
 
 
 def missing_ids(sluice, bootstrap, tmp):
     """How many of the job's events (their ids, from `sluice gen` with the
     job's seed) are in no value of the topic (kcat reads it whole)."""
-    gen = subprocess.run([sluice, "gen", "--count", str(EVENTS), "--seed", "11", "--framing",
-                          "jsonl"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
+    gen = subprocess.run([sluice, "gen", "--count", str(EVENTS), "--seed", str(SEED),
+                          "--framing", "jsonl"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, check=True)
     want = {json.loads(line)["id"].encode() for line in gen.stdout.splitlines()}
     dump = os.path.join(tmp, "mem.values")
     with open(dump, "wb") as f:
@@ -87,7 +91,7 @@ def baseline_peak(sluice, tmp, bootstrap):
     """Peak RSS of the job producing 1 event/s for 2 s."""
     job = os.path.join(tmp, "idle.yaml")
     with open(job, "w") as f:
-        f.write(job_text(bootstrap, 1000, 1))
+        f.write(job_text(bootstrap, 1000, 1, SEED + 1))
     proc = start_job(sluice, job, os.path.join(tmp, "idle.log"))
     rss = PeakRss(proc)
     time.sleep(2)

@@ -306,7 +306,8 @@ def failed_sink_case(sluice, tmp, broker):
             proc.wait()
             rc = None
         print("%s: %.1f s" % (name, time.monotonic() - started))
-        runs.append((rc, open(log).read()))
+        with open(log) as f:
+            runs.append((rc, f.read()))
     (rc, text), (rc2, text2) = runs
     got = ids(os.path.join(tmp, "after_failed.jsonl"))
     print("failed sink: exit %s; the run after it: exit %s, %d events, %d distinct"
