@@ -43,10 +43,12 @@ static void print_status(const struct sl_run *run, double elapsed, uint64_t *las
     uint64_t n = source_events(run);
     double rate = elapsed > *last_t ? (double)(n - *last) / (elapsed - *last_t) : 0;
     fprintf(stderr, "\r\033[K%6.1fs  in %llu ev (%.0f ev/s)", elapsed, (unsigned long long)n, rate);
-    for (uint32_t k = 0; k < run->sink_count; k++)
+    for (uint32_t k = 0; k < run->sink_count; k++) {
+        uint64_t in, out, errors;
+        sl_run_node_counts(run, run->sinks[k].node, &in, &out, &errors);
         fprintf(stderr, "  %s %llu", run->job->nodes[run->sinks[k].node].name,
-                (unsigned long long)atomic_load_explicit(&run->sinks[k].events,
-                                                         memory_order_relaxed));
+                (unsigned long long)out);
+    }
     fflush(stderr);
     *last = n;
     *last_t = elapsed;

@@ -176,9 +176,8 @@ struct sl_sink_runner {
     struct sl_sink_errors *errors_in;  /* the errors port this sink reads, or NULL */
     pthread_t thread;
     void *state;
-    _Atomic uint64_t events, batches;
-    /* events write() took (with completed(): once confirmed), the summary's
-     * out; relaxed: statistics */
+    /* events write() took (with completed(): once confirmed): the status
+     * line's and the summary's out; relaxed: statistics */
     _Atomic uint64_t written_events;
     /* per worker: every batch of rounds up to this one is written; release
      * store by this sink after write(), acquire load by that worker */
@@ -277,6 +276,12 @@ void sl_run_node_counts(const struct sl_run *run, uint32_t node, uint64_t *in, u
                         uint64_t *errors);
 /* Marks the run failed with rc (first one wins) and stops it. */
 void sl_run_fail(struct sl_run *run, int rc);
+/* Whether the run has failed; relaxed: callers only stop waiting on it, no
+ * data is read through it. */
+static inline bool sl_run_failed(const struct sl_run *run)
+{
+    return atomic_load_explicit(&run->failed, memory_order_relaxed) != 0;
+}
 
 /* Thread bodies (worker.c, sink_runner.c). */
 void *sl_worker_main(void *arg);

@@ -119,9 +119,6 @@ static bool loop_errors_batch(struct sink_loop *loop, struct sl_sink_errors *err
     } else {
         atomic_store_explicit(&errors->failed, true, memory_order_release);
     }
-    /* relaxed: statistics */
-    atomic_fetch_add_explicit(&loop->sink->events, events, memory_order_relaxed);
-    atomic_fetch_add_explicit(&loop->sink->batches, 1, memory_order_relaxed);
     bool end = batch_is_end(batch);
     sl_pool_return(batch, 0); /* this thread is the port pool's only returner */
     return end;
@@ -154,9 +151,6 @@ static void loop_batch(struct sink_loop *loop, uint32_t w, struct sl_batch *batc
         if (loop->type->write(sink->state, batch, err, sizeof(err)))
             loop_fail(loop, err);
     }
-    /* relaxed: statistics */
-    atomic_fetch_add_explicit(&sink->events, events, memory_order_relaxed);
-    atomic_fetch_add_explicit(&sink->batches, 1, memory_order_relaxed);
     if (!loop->healthy)
         return;
     if (!loop->type->completed) {

@@ -247,8 +247,7 @@ static void acks_note(struct sl_source_runner *source, struct shard *shard, uint
     while (!source->acks_cut &&
            sl_source_acks_note(source->acks, entry->source_id, entry->position, w, tag) ==
                -EAGAIN) {
-        /* relaxed: the flag only ends the wait; no data is read through it */
-        if (atomic_load_explicit(&source->run->failed, memory_order_relaxed)) {
+        if (sl_run_failed(source->run)) {
             source->acks_cut = true;
             return;
         }

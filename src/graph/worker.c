@@ -342,8 +342,7 @@ static void ack_round(struct sl_worker *worker, uint32_t input, uint64_t tag)
         ack_advance(worker);
         if (worker->pending_count < SL_RUN_ROUNDS_PENDING)
             break;
-        /* relaxed: the flag only ends the wait; no data is read through it */
-        if (atomic_load_explicit(&worker->run->failed, memory_order_relaxed))
+        if (sl_run_failed(worker->run))
             worker->acks_cut = true;
         else
             idle_sleep();
