@@ -173,6 +173,7 @@ struct kafka_letter {
 /* One write() whose messages await their delivery reports. */
 struct kafka_write {
     uint32_t outstanding;        /* messages and dead letters without a report */
+    uint32_t dead;               /* its events dead-lettered so far */
     int64_t started_ms;          /* CLOCK_MONOTONIC */
     struct value_run values;     /* in_place: its values; released once confirmed */
 };
@@ -208,6 +209,7 @@ struct kafka_sink {
     uint64_t txn_commits, txn_aborts;
     uint64_t delivered;          /* events delivered to their topic */
     uint64_t dead_lettered;      /* dead letters delivered */
+    uint64_t dead_confirmed;     /* of those, the ones of confirmed writes */
     struct sl_log_limit log_limit;
     /* errors port (NULL: dead letters go to the dead-letter topic) */
     struct sl_sink_errors *errors;
@@ -438,13 +440,26 @@ static struct kafka_letter *letter_add(struct kafka_sink *sink, uint64_t seq, co
     return letter;
 }
 
+/* A dead letter of write seq is delivered (or written by the sink reading
+ * the errors port). A transaction's writes are confirmed once queued. */
+static void dead_settled(struct kafka_sink *sink, uint64_t seq)
+{
+    sink->dead_lettered++;
+    if (sink->txn)
+        sink->dead_confirmed++;
+    else
+        sink->writes[seq % SL_SINK_PENDING_MAX].dead++;
+}
+
 /* dr_msg_cb: runs inside rd_kafka_poll()/rd_kafka_flush() on the sink thread. */
 static void kafka_sink_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
     struct kafka_sink *sink = opaque;
     if (sink->txn) {
         /* the transaction's commit reports a failure (and aborts) */
-        if (!msg->err)
+        if (!msg->err && ((uintptr_t)msg->_private & 3u) == KAFKA_MSG_DEAD_LETTER)
+            dead_settled(sink, (uintptr_t)msg->_private >> 2);
+        else if (!msg->err)
             sink->delivered++;
         else if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
                  msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) /* purged: by an abort */
@@ -459,7 +474,7 @@ static void kafka_sink_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg
     bool dead_letter = ((uintptr_t)msg->_private & 3u) == KAFKA_MSG_DEAD_LETTER;
     if (!msg->err) {
         if (dead_letter)
-            sink->dead_lettered++;
+            dead_settled(sink, seq);
         else
             sink->delivered++;
         return;
@@ -728,7 +743,7 @@ static void errors_advance(struct kafka_sink *sink)
         sink->forwarded_head = (sink->forwarded_head + 1) % sink->forwarded_cap;
         sink->forwarded_count--;
         sink->writes[seq % SL_SINK_PENDING_MAX].outstanding--;
-        sink->dead_lettered++;
+        dead_settled(sink, seq);
     }
     if (failed && !sink->fatal[0])
         snprintf(sink->fatal, sizeof(sink->fatal), "the sink reading its errors port failed");
@@ -776,7 +791,10 @@ static int64_t kafka_sink_completed(void *state, int timeout_ms, char *err, size
     while (sink->confirmed < sink->write_seq &&
            sink->writes[(sink->confirmed + 1) % SL_SINK_PENDING_MAX].outstanding == 0) {
         sink->confirmed++; /* every message reported: librdkafka holds no value of it */
-        value_release(&sink->values, &sink->writes[sink->confirmed % SL_SINK_PENDING_MAX].values);
+        struct kafka_write *write = &sink->writes[sink->confirmed % SL_SINK_PENDING_MAX];
+        value_release(&sink->values, &write->values);
+        sink->dead_confirmed += write->dead;
+        write->dead = 0;
     }
     if (sink->confirmed < sink->write_seq) {
         const struct kafka_write *oldest =
@@ -796,6 +814,12 @@ static int64_t kafka_sink_completed(void *state, int timeout_ms, char *err, size
         sink->confirmed = sink->write_seq; /* queued in the transaction */
     }
     return (int64_t)sink->confirmed;
+}
+
+/* dead_lettered() of sl/connector.h */
+static uint64_t kafka_sink_dead_lettered(void *state)
+{
+    return ((const struct kafka_sink *)state)->dead_confirmed;
 }
 
 /* ---- producing events ---- */
@@ -1268,5 +1292,6 @@ const struct sl_sink_type sl_sink_kafka = {
     .write = kafka_sink_write,
     .close = kafka_sink_close,
     .completed = kafka_sink_completed,
+    .dead_lettered = kafka_sink_dead_lettered,
     .errors_port = true,
 };

@@ -349,9 +349,15 @@ void sl_run_node_counts(const struct sl_run *run, uint32_t node, uint64_t *in, u
         *in += port;
         /* out: what the sink wrote (a failed sink stops counting); a sink
          * that discards gets no copies and writes what it is handed */
-        if (run->job->nodes[node].sink->discards)
+        if (run->job->nodes[node].sink->discards) {
             *out += port;
-        else
-            *out = atomic_load_explicit(&sink->written_events, memory_order_relaxed);
+        } else {
+            uint64_t written = atomic_load_explicit(&sink->written_events, memory_order_relaxed);
+            uint64_t dead = atomic_load_explicit(&sink->dead_events, memory_order_relaxed);
+            if (dead > written) /* loaded apart: the live status line may see that */
+                dead = written;
+            *out = written - dead;
+            *errors += dead;
+        }
     }
 }

@@ -179,6 +179,9 @@ struct sl_sink_runner {
     /* events write() took (with completed(): once confirmed): the status
      * line's and the summary's out; relaxed: statistics */
     _Atomic uint64_t written_events;
+    /* of those, the ones dead-lettered (the type's dead_lettered()): the
+     * summary's errors; relaxed: statistics */
+    _Atomic uint64_t dead_events;
     /* per worker: every batch of rounds up to this one is written; release
      * store by this sink after write(), acquire load by that worker */
     _Atomic uint64_t written[SL_JOB_WORKERS_MAX];
@@ -271,7 +274,8 @@ void sl_run_woke_late(const struct sl_run *run, const char *thread);
 
 /* A node's counts: in and out summed over workers (an errors port read by
  * a sink counts in its in); a sink's out is what it wrote (sink runner's
- * written_events) unless it discards. */
+ * written_events, less what it dead-lettered, which counts in its errors)
+ * unless it discards. */
 void sl_run_node_counts(const struct sl_run *run, uint32_t node, uint64_t *in, uint64_t *out,
                         uint64_t *errors);
 /* Marks the run failed with rc (first one wins) and stops it. */

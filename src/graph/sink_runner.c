@@ -99,6 +99,9 @@ static void loop_confirm(struct sink_loop *loop, int timeout_ms)
         loop->head = (loop->head + 1) % SL_SINK_PENDING_MAX;
         loop->count--;
     }
+    if (loop->type->dead_lettered)
+        atomic_store_explicit(&loop->sink->dead_events,
+                              loop->type->dead_lettered(loop->sink->state), memory_order_relaxed);
 }
 
 /* A batch of dead letters from the errors port this sink reads: written,

@@ -37,6 +37,7 @@ usage: kafka_sink_test.py SLUICE SOURCE_ROOT   (exit 0 pass, 1 fail, 77 skip)
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -157,7 +158,16 @@ def run_job(sluice, tmp, name, text, expect_rc=0):
                  "%s: sluice run exit %d, wanted %d: %s" % (name, res.returncode, expect_rc,
                                                             res.stderr[-2000:])):
         return None
-    return elapsed
+    return elapsed, res.stderr
+
+
+def check_summary(stderr, node, out, errors):
+    """The run summary's row of sink node: out (delivered to its topic) and
+    errors (dead-lettered: dead-letter topic or errors port)."""
+    row = re.search(r"^\s+%s\s+kafka\s+(\d+)\s+(\d+)\s+(\d+)$" % node, stderr, re.M)
+    check(row is not None and (int(row.group(2)), int(row.group(3))) == (out, errors),
+          "summary row of %s: %s, wanted %d out and %d errors"
+          % (node, row.group(0).strip() if row else "none", out, errors))
 
 
 def gen_events(sluice, count, seed):
@@ -269,9 +279,10 @@ sinks:
     format: json
     compression: lz4
 """
-    elapsed = run_job(sluice, tmp, "gen", job)
-    if elapsed is None:
+    ran = run_job(sluice, tmp, "gen", job)
+    if ran is None:
         return
+    elapsed = ran[0]
     print("gen -> 2 kafka sinks: %d events each in %.2f s (%.0f messages/s, both sinks)"
           % (EVENTS, elapsed, 2 * EVENTS / elapsed))
     check_raw_topic(sluice, root, tmp, consume(broker.bootstrap, "events"), expected)
@@ -353,10 +364,12 @@ sinks:
     kafka:
       message.max.bytes: 2000
 """
-    if run_job(sluice, tmp, "dlq", job) is None:
+    ran = run_job(sluice, tmp, "dlq", job)
+    if ran is None:
         return
     main = consume(broker.bootstrap, "big")
     dlq = consume(broker.bootstrap, "big.dlq")
+    check_summary(ran[1], "k", len(main), len(dlq))
     main_ids = {json.loads(m["value"])["id"] for m in main}
     check(main_ids == {json.loads(l)["id"] for l in lines} - big,
           "topic big holds %d events, wanted the %d small ones" % (len(main_ids),
@@ -398,10 +411,12 @@ sinks:
     format: json
     dead_letter_topic: denied_letters
 """
-    if run_job(sluice, tmp, "fail", job) is None:
+    ran = run_job(sluice, tmp, "fail", job)
+    if ran is None:
         return
     main = consume(broker.bootstrap, "denied")
     dlq = consume(broker.bootstrap, "denied_letters")
+    check_summary(ran[1], "k", len(main), len(dlq))
     ids = [json.loads(m["value"])["id"] for m in main + dlq]
     check(len(dlq) > 0, "no message dead-lettered after an injected produce error")
     check(len(ids) == count and set(ids) == expected,
@@ -455,11 +470,13 @@ sinks:
       kafka: {{batch.num.messages: 100}}}}
   dl: {{type: file, input: k.errors, path: "{out}", format: jsonl}}
 """
-        if run_job(sluice, tmp, "port_" + fmt, job) is None:
+        ran = run_job(sluice, tmp, "port_" + fmt, job)
+        if ran is None:
             continue
         topic_events = decode_values(sluice, tmp, fmt,
                                      [m["value"] for m in consume(broker.bootstrap, topic)])
         letters = read_jsonl(out)
+        check_summary(ran[1], "k", len(topic_events), len(letters))
         ids = [ev["id"] for ev in letters]
         check(len(letters) > 0, "%s: nothing on the errors port after an injected produce "
               "error" % fmt)
@@ -478,7 +495,7 @@ sinks:
             check(ev.get("payload") and ev.get("type") and h.get("source"),
                   "%s: the dead letter is the whole event with its own headers" % fmt)
     src, out = os.path.join(tmp, "big_port.jsonl"), os.path.join(tmp, "port_big.jsonl")
-    _, big = big_events(root, 30, src)
+    lines, big = big_events(root, 30, src)
     job = f"""
 job: kafka_sink_port_big
 schemas: [orders]
@@ -489,9 +506,11 @@ sinks:
       kafka: {{message.max.bytes: 2000}}}}
   dl: {{type: file, input: k.errors, path: "{out}", format: jsonl}}
 """
-    if run_job(sluice, tmp, "port_big", job) is None:
+    ran = run_job(sluice, tmp, "port_big", job)
+    if ran is None:
         return
     letters = read_jsonl(out)
+    check_summary(ran[1], "k", len(lines) - len(letters), len(letters))
     print("errors port (oversized): %d dead letters in the file, %d big events"
           % (len(letters), len(big)))
     check({ev["id"] for ev in letters} == big and len(letters) == len(big),

@@ -162,6 +162,13 @@ struct sl_sink_args {
  * The runner acknowledges a batch only once its write is confirmed and keeps
  * at most SL_SINK_PENDING_MAX writes unconfirmed; it calls completed() while
  * its rings are idle too (a transactional sink serves sl_txn requests there).
+ * Such a sink may also set
+ *   dead_lettered(state)  how many events of the writes confirmed so far
+ *                       went to a dead-letter topic or the errors port
+ *                       instead of their destination (only grows); the
+ *                       runner calls it on the sink's thread after
+ *                       completed(), and the run summary counts them in the
+ *                       node's errors, not its out.
  */
 #define SL_SINK_PENDING_MAX 64u
 struct sl_sink_type {
@@ -174,6 +181,7 @@ struct sl_sink_type {
     int (*write)(void *state, struct sl_batch *batch, char *err, size_t err_len);
     int (*close)(void *state, char *err, size_t err_len);
     int64_t (*completed)(void *state, int timeout_ms, char *err, size_t err_len);
+    uint64_t (*dead_lettered)(void *state);
     bool discards;  /* write() ignores events (null): the runtime passes none */
     bool errors_port; /* has an errors port another sink may read (args->errors) */
 };
