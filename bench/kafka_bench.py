@@ -29,6 +29,10 @@ the script checks that every partition still starts at offset 0):
           (sluice's and kcat's, N and N/4 events) is the median of --repeat
           runs (3), each into a topic of its own, sluice and kcat taking
           turns (which goes first alternates).
+  sink20  the sink case again (N events, median of --repeat runs each)
+          with every broker answering 20 ms late (`rtt all 20` on the
+          broker's control channel), as a cluster across a network would:
+          how far each producer's depth in flight covers the latency.
   source  kafka source (raw, count N: it ends after N messages) -> null
           sink over the topic the sink case filled; vs `kcat -C -e` reading
           the same topic, printing each message's partition only (-f
@@ -82,6 +86,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -89,7 +94,9 @@ import threading
 import time
 
 PARTITIONS = 32
-SINK_TOPICS = ["bench_sluice", "bench_kcat", "bench_sluice_q", "bench_kcat_q"]
+SINK_TOPICS = ["bench_sluice", "bench_kcat", "bench_sluice_q", "bench_kcat_q",
+               "bench_sluice_rtt", "bench_kcat_rtt"]
+RTT_MS = 20  # the sink's second case: the brokers answer this much later
 TOPICS = SINK_TOPICS + ["e2e_out"]
 KEY_DELIM = b"\x1e#K#\x1e"
 MSG_DELIM = b"\x1d#M#\x1d\x1f"
@@ -104,7 +111,9 @@ GROUPS = itertools.count()  # a new consumer group per source run
 class Broker:
     def __init__(self, sluice, tmp, repeat=1):
         self.boot_file = os.path.join(tmp, "bootstrap")
-        args = [sluice, "broker", "--brokers", "3", "--bootstrap-file", self.boot_file]
+        self.control = os.path.join(tmp, "control")
+        args = [sluice, "broker", "--brokers", "3", "--bootstrap-file", self.boot_file,
+                "--control", "unix:" + self.control]
         topics = TOPICS + [repeat_topic(t, r) for t in SINK_TOPICS for r in range(1, repeat)]
         for t in topics:
             args += ["--topic", "%s:%d" % (t, PARTITIONS)]
@@ -117,6 +126,16 @@ class Broker:
             time.sleep(0.05)
         with open(self.boot_file) as f:
             self.bootstrap = f.read().strip()
+
+    def command(self, line):
+        """One control command; its answer line."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(self.control)
+            s.sendall((line + "\n").encode())
+            answer = s.makefile().readline().strip()
+        if not answer.startswith("ok"):
+            raise RuntimeError("broker command %r: %s" % (line, answer))
+        return answer
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -435,6 +454,36 @@ def bench_sink(sluice, tmp, broker, n, seed, size, kcat_input, repeat):
     return [s, k], ends
 
 
+def bench_sink_rtt(sluice, tmp, broker, n, seed, size, kcat_input, repeat):
+    """The sink case (N events only) with every broker answering RTT_MS
+    later: how far each producer's depth in flight covers the latency."""
+    broker.command("rtt all %d" % RTT_MS)
+    runs, kruns = [], []
+    try:
+        for r in range(repeat):  # who goes first alternates
+            for which in (0, 1) if r % 2 == 0 else (1, 0):
+                if which == 0:
+                    topic = repeat_topic("bench_sluice_rtt", r)
+                    runs.append(sluice_produce(sluice, tmp, broker.bootstrap, n, seed, topic))
+                else:
+                    topic = repeat_topic("bench_kcat_rtt", r)
+                    kruns.append(kcat_produce(tmp, broker.bootstrap, kcat_input, topic))
+                check_topic(broker.bootstrap, topic, n)
+    finally:
+        broker.command("rtt all 0")
+    produce, cpu, wall = sorted(runs)[len(runs) // 2]
+    kwall, kcpu = sorted(kruns)[len(kruns) // 2]
+    case = "sink%d" % RTT_MS
+    s = row(case, "sluice", n, size, produce, cpu, wall)
+    k = row(case, "kcat -P", n, size, kwall, None, kwall)
+    k["kcat_cpu_s"] = round(kcpu, 2)
+    s["ratio_vs_kcat"] = round(kwall / s["seconds"], 2)
+    print("sink with a %d ms broker round trip, s: sluice %s, kcat %s" % (
+        RTT_MS, " ".join("%.3f" % w for _, _, w in sorted(runs, key=lambda x: x[2])),
+        " ".join("%.3f" % w for w, _ in sorted(kruns))))
+    return [s, k]
+
+
 def run_live(sluice, tmp, name, text, topic, ends, done, broker_pid=None):
     """Starts a live job, waits for its assignment and for done(job) to
     return an end time; returns (span s, CPU s, job stderr, its threads'
@@ -638,6 +687,8 @@ def main():
             sink_rows, ends = bench_sink(sluice, tmp, broker, args.events, args.seed, size,
                                          kcat_input, args.repeat)
             rows += sink_rows
+            rows += bench_sink_rtt(sluice, tmp, broker, args.events, args.seed, size,
+                                   kcat_input, args.repeat)
             rows += bench_source(sluice, tmp, broker, args.events, size, ends, args.repeat)
             rows += bench_e2e(sluice, tmp, broker, args.events, size, ends)
         finally:

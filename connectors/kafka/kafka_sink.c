@@ -3,8 +3,13 @@
  * messages and returns; completed() (sl/connector.h) serves the delivery
  * reports and confirms a write once every message of it (and every dead
  * letter it caused) has been delivered, so acks and Kafka source offsets
- * advance only over delivered events while up to SL_SINK_PENDING_MAX batches
- * are in flight.
+ * advance only over delivered events. The messages in flight are bounded by
+ * their bytes (`unconfirmed_bytes`: values and keys of the messages not yet
+ * confirmed, plus KAFKA_MSG_OVERHEAD_BYTES each): write() first serves
+ * delivery reports until they are under the bound, so a batch adds at most
+ * one batch more. So the depth in flight follows the delivery latency, as
+ * librdkafka's queue does for a client that produces without waiting; the
+ * runner's SL_SINK_PENDING_MAX writes are a second, looser bound.
  *
  * Message mapping:
  *   value      raw: the event as an unprefixed FlatBuffer (the `raw` framing,
@@ -85,6 +90,11 @@
 #define KAFKA_REASON_BYTES 512       /* text of a dead letter's reason */
 #define KAFKA_CLOSE_TIMEOUT_MS 30000 /* close(): flush bound */
 #define KAFKA_FIXED_VUS 8            /* produceva entries of one event */
+/* What one message costs besides its value and key, counted against
+ * unconfirmed_bytes: librdkafka's record of it and of its headers. */
+#define KAFKA_MSG_OVERHEAD_BYTES 256u
+#define KAFKA_UNCONFIRMED_MIN (1u << 20)
+#define KAFKA_UNCONFIRMED_MAX (1u << 30) /* librdkafka's queue.buffering.max.kbytes: 1 GiB */
 #define KAFKA_METADATA_TIMEOUT_MS 5000 /* open(): the fixed topic's metadata */
 
 /* msg_opaque of each message: (write seq << 2) | kind, kind telling what a
@@ -113,8 +123,7 @@ static const struct sl_option kafka_sink_options[] = {
      "murmur2: partition (murmur2(key) & 0x7fffffff) % partitions, as Kafka's Java client "
      "(librdkafka murmur2_random; keyless messages go to a random partition)"},
     {"linger", SL_OPT_DURATION, "5ms", false, NULL,
-     "how long the producer waits to fill a message set (linger.ms); the end of each batch "
-     "is sent at once"},
+     "how long the producer waits to fill a message set (linger.ms)"},
     {"batch_bytes", SL_OPT_SIZE, "1000000", false, NULL,
      "largest message set sent to one partition (batch.size)"},
     {"compression", SL_OPT_ENUM, "none", false, "none|gzip|snappy|lz4|zstd",
@@ -122,6 +131,10 @@ static const struct sl_option kafka_sink_options[] = {
     {"max_in_flight", SL_OPT_INT, "5", false, NULL,
      "produce requests in flight per broker connection, 1..5 "
      "(max.in.flight.requests.per.connection; the idempotent producer keeps order up to 5)"},
+    {"unconfirmed_bytes", SL_OPT_SIZE, "64MiB", false, NULL,
+     "bound on the messages produced and not yet confirmed: their values and keys plus 256 "
+     "bytes each; a write waits for delivery reports while they are over it (the sink's "
+     "memory bound, docs/memory.md), 1MiB..1GiB"},
     {"delivery_timeout", SL_OPT_DURATION, "120s", false, NULL,
      "how long a message is retried before it counts as failed and is dead-lettered "
      "(message.timeout.ms)"},
@@ -149,6 +162,7 @@ struct kafka_sink_plan {
     bool json;                   /* format: json */
     char *dead_letter_topic;     /* owned, or NULL: <message topic>.dlq */
     char *transactional_id;      /* owned, or NULL: <job>.<node> */
+    uint64_t unconfirmed_max;    /* unconfirmed_bytes */
     struct sl_kafka_settings settings; /* librdkafka settings, applied in order */
 };
 
@@ -175,6 +189,7 @@ struct kafka_write {
     uint32_t outstanding;        /* messages and dead letters without a report */
     uint32_t dead;               /* its events dead-lettered so far */
     int64_t started_ms;          /* CLOCK_MONOTONIC */
+    uint64_t bytes;              /* at-least-once: what its messages count in unconfirmed */
     struct value_run values;     /* in_place: its values; released once confirmed */
 };
 
@@ -201,6 +216,9 @@ struct kafka_sink {
     struct kafka_write writes[SL_SINK_PENDING_MAX]; /* write seq s at s % SL_SINK_PENDING_MAX */
     uint64_t write_seq;          /* write() calls so far (the current one's seq) */
     uint64_t confirmed;          /* writes confirmed in full, counted from the first */
+    /* bytes of the messages in flight (unconfirmed_bytes): at-least-once, those
+     * of unconfirmed writes; exactly_once, those without a delivery report */
+    uint64_t unconfirmed;
     struct kafka_letter *letters; /* awaiting their produce to the dead-letter topic */
     uint32_t letter_count, letter_cap;
     char fatal[KAFKA_REASON_BYTES]; /* why the sink cannot go on ("" while healthy) */
@@ -262,6 +280,8 @@ static void plan_conf_ours(struct sl_op_compile *c, struct kafka_sink_plan *plan
     sl_kafka_settings_add(&plan->settings, "max.in.flight.requests.per.connection", text);
     snprintf(text, sizeof(text), "%lld", sl_op_int(c, "delivery_timeout") / 1000);
     sl_kafka_settings_add(&plan->settings, "message.timeout.ms", text);
+    /* unconfirmed_bytes bounds the queue, not librdkafka's default of 100000 messages */
+    sl_kafka_settings_add(&plan->settings, "queue.buffering.max.messages", "10000000");
 }
 
 /* Checks every setting against librdkafka itself (so a misspelt kafka.*
@@ -348,6 +368,13 @@ static int kafka_sink_compile(struct sl_op_compile *c, void **plan)
     SL_ASSERT(kplan->brokers);
     kplan->embedded = strcmp(brokers, "embedded") == 0;
     kplan->json = strcmp(sl_op_string(c, "format"), "json") == 0;
+    long long unconfirmed = sl_op_int(c, "unconfirmed_bytes");
+    if (unconfirmed < KAFKA_UNCONFIRMED_MIN || unconfirmed > KAFKA_UNCONFIRMED_MAX) {
+        sl_op_error(c, "unconfirmed_bytes", NULL, NULL,
+                    "unconfirmed_bytes %lld is not within 1MiB..1GiB", unconfirmed);
+        goto fail;
+    }
+    kplan->unconfirmed_max = (uint64_t)unconfirmed;
     const char *txn_id = sl_op_string(c, "transactional_id");
     if (txn_id && txn_id[0] == '\0') {
         sl_op_error(c, "transactional_id", NULL, NULL, "empty transactional id");
@@ -440,6 +467,12 @@ static struct kafka_letter *letter_add(struct kafka_sink *sink, uint64_t seq, co
     return letter;
 }
 
+/* What a message of value_len and key_len bytes counts in unconfirmed. */
+static uint64_t message_cost(size_t value_len, size_t key_len)
+{
+    return (uint64_t)value_len + key_len + KAFKA_MSG_OVERHEAD_BYTES;
+}
+
 /* A dead letter of write seq is delivered (or written by the sink reading
  * the errors port). A transaction's writes are confirmed once queued. */
 static void dead_settled(struct kafka_sink *sink, uint64_t seq)
@@ -456,6 +489,7 @@ static void kafka_sink_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg
 {
     struct kafka_sink *sink = opaque;
     if (sink->txn) {
+        sink->unconfirmed -= message_cost(msg->len, msg->key_len); /* reported, or purged */
         /* the transaction's commit reports a failure (and aborts) */
         if (!msg->err && ((uintptr_t)msg->_private & 3u) == KAFKA_MSG_DEAD_LETTER)
             dead_settled(sink, (uintptr_t)msg->_private >> 2);
@@ -512,17 +546,24 @@ static void kafka_sink_on_error(rd_kafka_t *rk, int err, const char *reason, voi
                    rd_kafka_err2name(err), reason);
 }
 
-/* Produces vus[0..count) for write seq; a full local queue is waited out
- * (poll, retry) until the write's deadline. Returns
- * RD_KAFKA_RESP_ERR_NO_ERROR (counted as outstanding) or the produce error. */
+/* Produces vus[0..count) (a message of value_len and key_len bytes) for
+ * write seq; a full local queue is waited out (poll, retry) until the
+ * write's deadline. Returns RD_KAFKA_RESP_ERR_NO_ERROR (counted as
+ * outstanding and in unconfirmed) or the produce error. */
 static rd_kafka_resp_err_t produce_vus(struct kafka_sink *sink, uint64_t seq,
-                                       const rd_kafka_vu_t *vus, size_t count)
+                                       const rd_kafka_vu_t *vus, size_t count, size_t value_len,
+                                       size_t key_len)
 {
     for (;;) {
         rd_kafka_error_t *error = rd_kafka_produceva(sink->rk, vus, count);
         if (!error) {
-            if (!sink->txn) /* a transaction confirms its writes as a whole */
-                sink->writes[seq % SL_SINK_PENDING_MAX].outstanding++;
+            uint64_t cost = message_cost(value_len, key_len);
+            sink->unconfirmed += cost;
+            if (!sink->txn) { /* a transaction confirms its writes as a whole */
+                struct kafka_write *write = &sink->writes[seq % SL_SINK_PENDING_MAX];
+                write->outstanding++;
+                write->bytes += cost;
+            }
             return RD_KAFKA_RESP_ERR_NO_ERROR;
         }
         rd_kafka_resp_err_t code = rd_kafka_error_code(error);
@@ -558,8 +599,8 @@ static int letter_produce(struct kafka_sink *sink, struct kafka_letter *letter, 
         {.vtype = RD_KAFKA_VTYPE_TIMESTAMP, .u.i64 = letter->ts_ms},
         {.vtype = RD_KAFKA_VTYPE_HEADERS, .u.headers = headers},
     };
-    rd_kafka_resp_err_t code =
-        produce_vus(sink, letter->seq, vus, sizeof(vus) / sizeof(vus[0]));
+    rd_kafka_resp_err_t code = produce_vus(sink, letter->seq, vus, sizeof(vus) / sizeof(vus[0]),
+                                           letter->value_len, letter->key_len);
     if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
         return 0; /* librdkafka owns headers now */
     rd_kafka_headers_destroy(headers);
@@ -773,13 +814,21 @@ static int txn_serve(struct kafka_sink *sink, char *err, size_t err_len)
     return 0;
 }
 
-/* completed() of sl/connector.h: serves delivery reports for at most
- * timeout_ms, produces the dead letters they call for, and returns how many
- * writes have every message delivered; -ETIMEDOUT when the oldest
- * unconfirmed write is past message.timeout.ms plus a margin. */
-static int64_t kafka_sink_completed(void *state, int timeout_ms, char *err, size_t err_len)
+/* -ETIMEDOUT with err: what still has no delivery report after wait_ms. */
+static int undelivered(struct kafka_sink *sink, const char *what, char *err, size_t err_len)
 {
-    struct kafka_sink *sink = state;
+    snprintf(err, err_len, "kafka sink %s: %s without a delivery report after %" PRId64 " ms",
+             sink->node_name, what, sink->wait_ms);
+    sl_kafka_txn_fail(sink->txn, err);
+    return -ETIMEDOUT;
+}
+
+/* Serves delivery reports for at most timeout_ms, produces the dead letters
+ * they call for, and confirms the writes that have every message delivered.
+ * Returns 0, -EIO when the sink failed, or -ETIMEDOUT when the oldest
+ * unconfirmed write is past message.timeout.ms plus a margin (with err). */
+static int sink_serve(struct kafka_sink *sink, int timeout_ms, char *err, size_t err_len)
+{
     rd_kafka_poll(sink->rk, timeout_ms);
     int rc = letters_produce(sink, err, err_len);
     if (rc)
@@ -793,6 +842,8 @@ static int64_t kafka_sink_completed(void *state, int timeout_ms, char *err, size
         sink->confirmed++; /* every message reported: librdkafka holds no value of it */
         struct kafka_write *write = &sink->writes[sink->confirmed % SL_SINK_PENDING_MAX];
         value_release(&sink->values, &write->values);
+        sink->unconfirmed -= write->bytes;
+        write->bytes = 0;
         sink->dead_confirmed += write->dead;
         write->dead = 0;
     }
@@ -800,13 +851,22 @@ static int64_t kafka_sink_completed(void *state, int timeout_ms, char *err, size
         const struct kafka_write *oldest =
             &sink->writes[(sink->confirmed + 1) % SL_SINK_PENDING_MAX];
         if (now_ms() - oldest->started_ms > sink->wait_ms) {
-            snprintf(err, err_len, "kafka sink %s: %" PRIu32 " messages without a delivery "
-                     "report after %" PRId64 " ms", sink->node_name, oldest->outstanding,
-                     sink->wait_ms);
-            sl_kafka_txn_fail(sink->txn, err);
-            return -ETIMEDOUT;
+            char what[48];
+            snprintf(what, sizeof(what), "%" PRIu32 " messages", oldest->outstanding);
+            return undelivered(sink, what, err, err_len);
         }
     }
+    return 0;
+}
+
+/* completed() of sl/connector.h: sink_serve(), then (exactly_once) the
+ * source's commit request; returns how many writes are confirmed. */
+static int64_t kafka_sink_completed(void *state, int timeout_ms, char *err, size_t err_len)
+{
+    struct kafka_sink *sink = state;
+    int rc = sink_serve(sink, timeout_ms, err, err_len);
+    if (rc)
+        return rc;
     if (sink->txn) {
         rc = txn_serve(sink, err, err_len);
         if (rc)
@@ -814,6 +874,26 @@ static int64_t kafka_sink_completed(void *state, int timeout_ms, char *err, size
         sink->confirmed = sink->write_seq; /* queued in the transaction */
     }
     return (int64_t)sink->confirmed;
+}
+
+/* Before a write: serves delivery reports while the messages in flight are
+ * over unconfirmed_bytes, for at most a delivery bound (wait_ms). A doomed
+ * transaction does not wait (it aborts at its commit request, and librdkafka
+ * may hold its messages until then). Returns 0 or -errno with err. */
+static int unconfirmed_wait(struct kafka_sink *sink, char *err, size_t err_len)
+{
+    int64_t deadline = now_ms() + sink->wait_ms;
+    while (sink->unconfirmed > sink->plan->unconfirmed_max && !(sink->txn && sink->doomed[0])) {
+        int rc = sink_serve(sink, KAFKA_QUEUE_FULL_POLL_MS, err, err_len);
+        if (rc)
+            return rc;
+        if (now_ms() >= deadline) {
+            char what[48];
+            snprintf(what, sizeof(what), "%" PRIu64 " bytes of messages", sink->unconfirmed);
+            return undelivered(sink, what, err, err_len);
+        }
+    }
+    return 0;
 }
 
 /* dead_lettered() of sl/connector.h */
@@ -1000,7 +1080,7 @@ static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t 
     rd_kafka_headers_t *headers = event_headers(sink, root);
     if (headers)
         vus[n++] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_HEADERS, .u.headers = headers};
-    rd_kafka_resp_err_t code = produce_vus(sink, sink->write_seq, vus, n);
+    rd_kafka_resp_err_t code = produce_vus(sink, sink->write_seq, vus, n, value_len, key_len);
     if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
         return; /* librdkafka owns headers now */
     if (headers)
@@ -1027,6 +1107,9 @@ static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t 
 static int kafka_sink_write(void *state, struct sl_batch *batch, char *err, size_t err_len)
 {
     struct kafka_sink *sink = state;
+    int rc = unconfirmed_wait(sink, err, err_len);
+    if (rc)
+        return rc;
     int64_t now = now_ms();
     sink->deadline_ms = now + sink->wait_ms;
     struct kafka_write *write = &sink->writes[++sink->write_seq % SL_SINK_PENDING_MAX];
@@ -1039,7 +1122,7 @@ static int kafka_sink_write(void *state, struct sl_batch *batch, char *err, size
         if (entry->kind == SL_ENTRY_EVENT)
             produce_event(sink, sl_batch_event_data(batch, entry), entry->len);
     }
-    int rc = letters_produce(sink, err, err_len);
+    rc = letters_produce(sink, err, err_len);
     if (rc)
         return rc;
     return sink->fatal[0] ? sink_fatal(sink, err, err_len) : 0;

@@ -6,16 +6,18 @@ only: RSS differs under ASan, exit 77).
 
 A job with small batches (`runtime: {batches: 8, batch_events: 256,
 batch_bytes: 256KiB}`) generates N events (~400 bytes) at R events/s into
-a kafka sink (idempotent, acks=all) on a `sluice broker` of one broker
-with a topic of 48 partitions. Half a second in, the broker is set down
-for STALL_S seconds (its control channel): nothing is delivered, the sink's
-unconfirmed writes fill up (SL_SINK_PENDING_MAX, 64), the sink stops
-taking batches, the worker and the generator wait. The generator offers
+a kafka sink (idempotent, acks=all, `unconfirmed_bytes: 4MiB`) on a
+`sluice broker` of one broker with a topic of 48 partitions. Half a second
+in, the broker is set down for STALL_S seconds (its control channel):
+nothing is delivered, the sink's unconfirmed messages reach their bound
+(values and keys plus 256 bytes each), the sink stops taking batches, the
+worker and the generator wait. The generator offers
 R x STALL_S events meanwhile, at least twice the bound above baseline.
 Then the broker comes back up. Asserted: the job ends by itself (exit 0);
 the topic, from offset 0, holds every one of the N events (their ids,
 from `sluice gen` with the same seed, found in the values kcat reads) and
-at most the unconfirmed messages (64 writes x 256) more: the mock
+at most the unconfirmed messages (their bound plus one batch, over 256
+bytes each) more: the mock
 (librdkafka 2.0.2) checks sequence numbers only for transactional
 producers (rd_kafka_mock_validate_records), so a batch it appended just
 before going down is appended again when the idempotent producer retries
@@ -25,10 +27,10 @@ docs/memory.md,
     baseline + batches + values + messages + SLACK
 where baseline is the peak RSS of the same job idling (1 event/s);
 batches is what the job prints ("batches hold at most"); values the
-unconfirmed writes' values (64 writes of at most one batch, batch_bytes
-each); messages librdkafka's per-message state for them (64 x 256
-messages x 512 bytes); SLACK = 8 MiB for allocator metadata and thread
-stacks.
+unconfirmed messages' values (their bound plus one batch, batch_bytes);
+messages librdkafka's per-message state for them (as many messages as
+that over 256 bytes, 512 bytes each); SLACK = 8 MiB for allocator
+metadata and thread stacks.
 
 usage: kafka_sink_memory_test.py SLUICE   (exit 0 pass, 1 fail, 77 skip)
 """
@@ -49,9 +51,10 @@ RATE = 80000  # events/s the generator offers
 PARTITIONS = 48
 STALL_S = 4
 BATCH_BYTES = 256 << 10
-PENDING_WRITES = 64  # SL_SINK_PENDING_MAX
-VALUES = PENDING_WRITES * BATCH_BYTES
-MESSAGES = PENDING_WRITES * 256 * 512
+UNCONFIRMED = 4 << 20  # the sink's unconfirmed_bytes
+VALUES = UNCONFIRMED + BATCH_BYTES
+UNCONFIRMED_MESSAGES = VALUES // 256  # each counts 256 bytes besides its value and key
+MESSAGES = UNCONFIRMED_MESSAGES * 512
 SLACK = 8 << 20
 EVENT_BYTES = 400  # about, for the offered load
 
@@ -65,8 +68,8 @@ def job_text(bootstrap, count, rate, seed=SEED):
     return ("job: sink-memory\nschemas: [orders]\n"
             "runtime: {batches: 8, batch_events: 256, batch_bytes: 256KiB}\n"
             "sources:\n  g: {type: gen, count: %d, rate: %d, seed: %d}\n"
-            "sinks:\n  k: {type: kafka, input: g, brokers: \"%s\", topic: mem}\n"
-            % (count, rate, seed, bootstrap))
+            "sinks:\n  k: {type: kafka, input: g, brokers: \"%s\", topic: mem, "
+            "unconfirmed_bytes: %d}\n" % (count, rate, seed, bootstrap, UNCONFIRMED))
 
 
 def missing_ids(sluice, bootstrap, tmp):
@@ -133,10 +136,11 @@ def main():
         missing = missing_ids(sluice, broker.bootstrap, tmp)
         print("topic: %d messages for %d events (%d retried by the mock's lack of "
               "deduplication), %d events missing" % (held, EVENTS, held - EVENTS, missing))
-        check(not any(begins) and missing == 0 and EVENTS <= held <= EVENTS + PENDING_WRITES * 256,
+        check(not any(begins) and missing == 0 and
+              EVENTS <= held <= EVENTS + UNCONFIRMED_MESSAGES,
               "the topic holds all %d events from offset 0, with at most %d appended twice "
               "(holds %d, %d missing, starts %s)"
-              % (EVENTS, PENDING_WRITES * 256, held, missing, begins))
+              % (EVENTS, UNCONFIRMED_MESSAGES, held, missing, begins))
         batches = batch_bound(text)
         check(batches is not None, "job prints its batch memory")
         bound = baseline + (batches or 0) + VALUES + MESSAGES + SLACK

@@ -529,6 +529,10 @@ def test_bad_settings(sluice, tmp):
         ("neither", "", "topic_expr"),
         ("misspelt", "    topic: a\n    kafka:\n      linger.mss: 5\n", "linger.mss"),
         ("bad_key", "    topic: a\n    key: ts > 0\n", "key"),
+        ("small_bound", "    topic: a\n    unconfirmed_bytes: 64KiB\n",
+         "unconfirmed_bytes 65536 is not within 1MiB..1GiB"),
+        ("large_bound", "    topic: a\n    unconfirmed_bytes: 2GiB\n",
+         "unconfirmed_bytes 2147483648 is not within"),
     ]
     for name, extra, needle in cases:
         path = os.path.join(tmp, "bad_%s.yaml" % name)
