@@ -4,10 +4,11 @@
  * reports and confirms a write once every message of it (and every dead
  * letter it caused) has been delivered, so acks and Kafka source offsets
  * advance only over delivered events. The messages in flight are bounded by
- * their bytes (`unconfirmed_bytes`: values and keys of the messages not yet
- * confirmed, plus KAFKA_MSG_OVERHEAD_BYTES each): write() first serves
- * delivery reports until they are under the bound, so a batch adds at most
- * one batch more. So the depth in flight follows the delivery latency, as
+ * their bytes (`unconfirmed_bytes`): the keys of the messages not yet
+ * confirmed, KAFKA_MSG_OVERHEAD_BYTES each, and their values: an in-place
+ * value by the arena chunks its write holds (value_arena.h), any other by
+ * its bytes. write() first serves delivery reports until they are under the
+ * bound, so a batch adds at most one batch more. So the depth in flight follows the delivery latency, as
  * librdkafka's queue does for a client that produces without waiting; the
  * runner's SL_SINK_PENDING_MAX writes are a second, looser bound.
  *
@@ -132,9 +133,10 @@ static const struct sl_option kafka_sink_options[] = {
      "produce requests in flight per broker connection, 1..5 "
      "(max.in.flight.requests.per.connection; the idempotent producer keeps order up to 5)"},
     {"unconfirmed_bytes", SL_OPT_SIZE, "64MiB", false, NULL,
-     "bound on the messages produced and not yet confirmed: their values and keys plus 256 "
-     "bytes each; a write waits for delivery reports while they are over it (the sink's "
-     "memory bound, docs/memory.md), 1MiB..1GiB"},
+     "bound on the messages produced and not yet confirmed: their values (raw ones by the "
+     "256 KiB arena chunks their batches hold), keys and 256 bytes each; a write waits for "
+     "delivery reports while they are over it (the sink's memory bound, docs/memory.md), "
+     "1MiB..1GiB"},
     {"delivery_timeout", SL_OPT_DURATION, "120s", false, NULL,
      "how long a message is retried before it counts as failed and is dead-lettered "
      "(message.timeout.ms)"},
@@ -189,7 +191,7 @@ struct kafka_write {
     uint32_t outstanding;        /* messages and dead letters without a report */
     uint32_t dead;               /* its events dead-lettered so far */
     int64_t started_ms;          /* CLOCK_MONOTONIC */
-    uint64_t bytes;              /* at-least-once: what its messages count in unconfirmed */
+    uint64_t bytes;              /* at-least-once: what it counts in unconfirmed */
     struct value_run values;     /* in_place: its values; released once confirmed */
 };
 
@@ -489,7 +491,10 @@ static void kafka_sink_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg
 {
     struct kafka_sink *sink = opaque;
     if (sink->txn) {
-        sink->unconfirmed -= message_cost(msg->len, msg->key_len); /* reported, or purged */
+        /* reported, or purged: each message produced has one report */
+        uint64_t cost = message_cost(msg->len, msg->key_len);
+        SL_ASSERT(sink->unconfirmed >= cost);
+        sink->unconfirmed -= cost;
         /* the transaction's commit reports a failure (and aborts) */
         if (!msg->err && ((uintptr_t)msg->_private & 3u) == KAFKA_MSG_DEAD_LETTER)
             dead_settled(sink, (uintptr_t)msg->_private >> 2);
@@ -546,10 +551,11 @@ static void kafka_sink_on_error(rd_kafka_t *rk, int err, const char *reason, voi
                    rd_kafka_err2name(err), reason);
 }
 
-/* Produces vus[0..count) (a message of value_len and key_len bytes) for
- * write seq; a full local queue is waited out (poll, retry) until the
- * write's deadline. Returns RD_KAFKA_RESP_ERR_NO_ERROR (counted as
- * outstanding and in unconfirmed) or the produce error. */
+/* Produces vus[0..count) (a message whose value counts value_len bytes,
+ * 0 for an in-place one, and whose key has key_len) for write seq; a full
+ * local queue is waited out (poll, retry) until the write's deadline.
+ * Returns RD_KAFKA_RESP_ERR_NO_ERROR (counted as outstanding and in
+ * unconfirmed) or the produce error. */
 static rd_kafka_resp_err_t produce_vus(struct kafka_sink *sink, uint64_t seq,
                                        const rd_kafka_vu_t *vus, size_t count, size_t value_len,
                                        size_t key_len)
@@ -877,13 +883,13 @@ static int64_t kafka_sink_completed(void *state, int timeout_ms, char *err, size
 }
 
 /* Before a write: serves delivery reports while the messages in flight are
- * over unconfirmed_bytes, for at most a delivery bound (wait_ms). A doomed
- * transaction does not wait (it aborts at its commit request, and librdkafka
- * may hold its messages until then). Returns 0 or -errno with err. */
+ * over unconfirmed_bytes, for at most a delivery bound (wait_ms). Every
+ * message produced gets its report, a doomed transaction's too (librdkafka
+ * purges its queue at an abortable error). Returns 0 or -errno with err. */
 static int unconfirmed_wait(struct kafka_sink *sink, char *err, size_t err_len)
 {
     int64_t deadline = now_ms() + sink->wait_ms;
-    while (sink->unconfirmed > sink->plan->unconfirmed_max && !(sink->txn && sink->doomed[0])) {
+    while (sink->unconfirmed > sink->plan->unconfirmed_max) {
         int rc = sink_serve(sink, KAFKA_QUEUE_FULL_POLL_MS, err, err_len);
         if (rc)
             return rc;
@@ -991,8 +997,14 @@ static const char *event_topic(struct kafka_sink *sink, const char **why)
 static void stage_event(struct kafka_sink *sink, const uint8_t *frame, size_t len)
 {
     struct kafka_write *write = &sink->writes[sink->write_seq % SL_SINK_PENDING_MAX];
-    sink->staged = sink->in_place ? value_alloc(&sink->values, &write->values, len)
-                                  : staging_reserve(sink, len);
+    if (!sink->in_place) {
+        sink->staged = staging_reserve(sink, len);
+    } else { /* the chunks the write takes count in unconfirmed, not its values */
+        size_t held = write->values.held;
+        sink->staged = value_alloc(&sink->values, &write->values, len);
+        write->bytes += write->values.held - held;
+        sink->unconfirmed += write->values.held - held;
+    }
     sink->staged_len = sl_fb_prefixed_to_raw(sink->staged, frame, len);
 }
 
@@ -1080,7 +1092,9 @@ static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t 
     rd_kafka_headers_t *headers = event_headers(sink, root);
     if (headers)
         vus[n++] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_HEADERS, .u.headers = headers};
-    rd_kafka_resp_err_t code = produce_vus(sink, sink->write_seq, vus, n, value_len, key_len);
+    /* an in-place value counts by its arena chunk (stage_event) */
+    rd_kafka_resp_err_t code = produce_vus(sink, sink->write_seq, vus, n,
+                                           sink->in_place ? 0 : value_len, key_len);
     if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
         return; /* librdkafka owns headers now */
     if (headers)
@@ -1114,7 +1128,7 @@ static int kafka_sink_write(void *state, struct sl_batch *batch, char *err, size
     sink->deadline_ms = now + sink->wait_ms;
     struct kafka_write *write = &sink->writes[++sink->write_seq % SL_SINK_PENDING_MAX];
     /* the runner keeps at most SL_SINK_PENDING_MAX writes unconfirmed */
-    SL_ASSERT(write->outstanding == 0 && write->values.head == NULL);
+    SL_ASSERT(write->outstanding == 0 && write->values.head == NULL && write->bytes == 0);
     write->started_ms = now;
     uint32_t count = sl_batch_entry_count(batch);
     for (uint32_t i = 0; i < count && !sink->fatal[0]; i++) {

@@ -39,6 +39,7 @@ uint8_t *value_alloc(struct value_arena *arena, struct value_run *run, size_t le
         chunk = chunk_take(arena, need);
         chunk->next = run->head;
         run->head = chunk;
+        run->held += chunk->cap;
     }
     uint8_t *p = chunk->data + chunk->used;
     chunk->used += need;
@@ -47,6 +48,7 @@ uint8_t *value_alloc(struct value_arena *arena, struct value_run *run, size_t le
 
 void value_release(struct value_arena *arena, struct value_run *run)
 {
+    run->held = 0;
     while (run->head) {
         struct value_chunk *chunk = run->head;
         run->head = chunk->next;
@@ -62,7 +64,7 @@ void value_release(struct value_arena *arena, struct value_run *run)
 
 void value_arena_fini(struct value_arena *arena)
 {
-    struct value_run all = {arena->spare};
+    struct value_run all = {.head = arena->spare};
     arena->spare = NULL;
     arena->spare_count = 0;
     while (all.head) {

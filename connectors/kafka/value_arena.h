@@ -25,6 +25,7 @@ struct value_chunk;
 /* The chunks of one write, newest first. Zero-initialised: empty. */
 struct value_run {
     struct value_chunk *head;
+    size_t held;                     /* bytes of data its chunks hold room for */
 };
 
 /* Spare chunks. Zero-initialised: none. */

@@ -89,14 +89,14 @@ int main(void)
     struct value_run run = {0};
     uint32_t before = arena.spare_count;
     uint8_t *a = value_alloc(&arena, &run, 100);
-    CHECK(arena.spare_count == before - 1);
+    CHECK(arena.spare_count == before - 1 && run.held == VALUE_CHUNK_BYTES);
     uint8_t *z1 = value_alloc(&arena, &run, 0), *z2 = value_alloc(&arena, &run, 0);
     CHECK(z1 != z2 && z1 > a && (uintptr_t)z1 % VALUE_ALIGN == 0);
     /* an oversized value's chunk is freed on release, not kept */
     value_alloc(&arena, &run, VALUE_CHUNK_BYTES * 2);
-    CHECK(arena.spare_count == before - 1);
+    CHECK(arena.spare_count == before - 1 && run.held == VALUE_CHUNK_BYTES * 3);
     value_release(&arena, &run);
-    CHECK(arena.spare_count == before);
+    CHECK(arena.spare_count == before && run.held == 0);
     value_arena_fini(&arena);
     CHECK(arena.spare_count == 0 && arena.spare == NULL);
     return test_exit("value_arena_test");

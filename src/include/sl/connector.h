@@ -154,7 +154,9 @@ struct sl_sink_args {
  *
  * A sink whose destination confirms later (kafka: delivery reports) sets
  * completed(); then write() returns once the batch's events are queued to
- * its client (keeping no pointer into the batch) and
+ * its client (keeping no pointer into the batch; it may first wait for
+ * confirmations, up to its delivery bound, to keep within its memory
+ * bound) and
  *   completed(state, timeout_ms)  serves the client for at most timeout_ms
  *                       and returns how many write() calls, counted from the
  *                       first, are confirmed in full (it only grows), or
