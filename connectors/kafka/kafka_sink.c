@@ -132,7 +132,7 @@ static const struct sl_option kafka_sink_options[] = {
     {"max_in_flight", SL_OPT_INT, "5", false, NULL,
      "produce requests in flight per broker connection, 1..5 "
      "(max.in.flight.requests.per.connection; the idempotent producer keeps order up to 5)"},
-    {"unconfirmed_bytes", SL_OPT_SIZE, "64MiB", false, NULL,
+    {"unconfirmed_bytes", SL_OPT_SIZE, "128MiB", false, NULL,
      "bound on the messages produced and not yet confirmed: their values (raw ones by the "
      "256 KiB arena chunks their batches hold), keys and 256 bytes each; a write waits for "
      "delivery reports while they are over it (the sink's memory bound, docs/memory.md), "
