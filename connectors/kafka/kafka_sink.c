@@ -227,6 +227,7 @@ struct kafka_sink {
     struct sl_txn *txn;          /* exactly_once: the source handshake; NULL otherwise */
     char doomed[KAFKA_REASON_BYTES]; /* txn: why the open transaction must abort ("": none) */
     uint64_t txn_commits, txn_aborts;
+    uint64_t bound_waits;        /* writes that waited for unconfirmed_bytes */
     uint64_t delivered;          /* events delivered to their topic */
     uint64_t dead_lettered;      /* dead letters delivered */
     uint64_t dead_confirmed;     /* of those, the ones of confirmed writes */
@@ -889,6 +890,7 @@ static int64_t kafka_sink_completed(void *state, int timeout_ms, char *err, size
 static int unconfirmed_wait(struct kafka_sink *sink, char *err, size_t err_len)
 {
     int64_t deadline = now_ms() + sink->wait_ms;
+    sink->bound_waits += sink->unconfirmed > sink->plan->unconfirmed_max;
     while (sink->unconfirmed > sink->plan->unconfirmed_max) {
         int rc = sink_serve(sink, KAFKA_QUEUE_FULL_POLL_MS, err, err_len);
         if (rc)
@@ -1370,8 +1372,9 @@ static int kafka_sink_close(void *state, char *err, size_t err_len)
     }
     if (sink->errors && rc == 0)
         rc = errors_drain(sink, err, err_len);
-    sl_log(SL_LOG_INFO, "%s: %" PRIu64 " messages delivered, %" PRIu64 " dead-lettered",
-           sink->node_name, sink->delivered, sink->dead_lettered);
+    sl_log(SL_LOG_INFO, "%s: %" PRIu64 " messages delivered, %" PRIu64 " dead-lettered, %" PRIu64
+           " writes waited for unconfirmed_bytes", sink->node_name, sink->delivered,
+           sink->dead_lettered, sink->bound_waits);
     if (sink->rkt)
         rd_kafka_topic_destroy(sink->rkt);
     rd_kafka_destroy(sink->rk);

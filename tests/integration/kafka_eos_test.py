@@ -16,6 +16,10 @@ the independent reader of the output topics:
     that input again; the run still ends after exactly N messages (the
     rewound ones are not counted twice), exit 0, and every event is in the
     output topic.
+  * bounded: the flow again with the sink's in-flight bound small
+    (`unconfirmed_bytes: 1MiB`, `linger: 1s`, transactions of 1 s, input
+    at 40,000 events/s): writes wait for delivery
+    reports (the sink's log counts them) and every event is still out once.
   * zombie: a running job's next EndTxn is answered PRODUCER_FENCED, what a
     broker answers a producer whose transactional.id a successor has
     initialised (the mock itself gives each InitProducerId a new producer
@@ -41,15 +45,18 @@ from kafka_source_util import (Broker, Checks, PacedProducer, order_events, star
 check = Checks()
 
 
-def write_job(path, bootstrap, name, extra=""):
-    """kafka source NAME_in (group NAME) -> filter amount < 900 -> kafka sink NAME_out."""
+def write_job(path, bootstrap, name, extra="", sink_extra="", commit="100ms"):
+    """kafka source NAME_in (group NAME) -> filter amount < 900 -> kafka sink NAME_out;
+    extra and sink_extra: more settings of the source and of the sink; commit:
+    the source's commit_interval."""
     with open(path, "w") as f:
         f.write("job: eos-%s\nschemas: [orders]\nexactly_once: true\nsources:\n"
                 "  kin: {type: kafka, brokers: \"%s\", topics: [%s_in], group: %s, format: json,"
-                " commit_interval: 100ms, kafka: {session.timeout.ms: \"6000\"}%s}\n"
+                " commit_interval: %s, kafka: {session.timeout.ms: \"6000\"}%s}\n"
                 "operators:\n  keep: {type: filter, input: kin, where: \"payload.amount < 900\"}\n"
                 "sinks:\n  kout: {type: kafka, input: keep, brokers: \"%s\", topic: %s_out,"
-                " format: json}\n" % (name, bootstrap, name, name, extra, bootstrap, name))
+                " format: json%s}\n" % (name, bootstrap, name, name, commit, extra, bootstrap,
+                                        name, sink_extra))
 
 
 def read_topic(bootstrap, topic):
@@ -64,13 +71,14 @@ def log_text(path):
         return f.read()
 
 
-def run_job(sluice, tmp, broker, name, events, rate, fault=None, extra=""):
+def run_job(sluice, tmp, broker, name, events, rate, fault=None, extra="", sink_extra="",
+            commit="100ms"):
     """Runs the job NAME while kcat produces events at rate; fault, when
     given, is (delay s, control command): sent on its own thread that long
     after the partitions are assigned. Returns (exit code, log text, the
     command's answer or None)."""
     job, log = os.path.join(tmp, name + ".yaml"), os.path.join(tmp, name + ".log")
-    write_job(job, broker.bootstrap, name, extra)
+    write_job(job, broker.bootstrap, name, extra, sink_extra, commit)
     proc = start_job(sluice, job, log)
     if not check(wait_for(lambda: "assigned 4 partitions" in log_text(log), 30),
                  "%s: partitions assigned" % name):
@@ -123,6 +131,23 @@ def flow(sluice, tmp, broker):
           "flow: output is exactly the filtered input, each once")
 
 
+def bounded(sluice, tmp, broker):
+    events = order_events(12000, "b")
+    # transactions of up to a second, their messages held by the linger: a bound
+    # of 1 MiB (~1,300 events counted) is reached at any rate over ~1,500 events/s
+    rc, log, _ = run_job(sluice, tmp, broker, "bounded", events, 40000, extra=", count: 12000",
+                         sink_extra=", unconfirmed_bytes: 1MiB, linger: 1s", commit="1s")
+    out = read_topic(broker.bootstrap, "bounded_out")
+    waits = count_from(log, r"(\d+) writes waited for unconfirmed_bytes")
+    print("bounded: exit %s, %d writes waited, %d aborted, %d messages out"
+          % (rc, waits, count_from(log, ABORTED), len(out)))
+    check(rc == 0, "bounded: exit 0, got %s:\n%s" % (rc, log))
+    check(waits > 0, "bounded: writes waited for the in-flight bound")
+    check(count_from(log, ABORTED) == 0, "bounded: no transaction aborted")
+    check(sorted(out) == sorted(expected_ids(events)),
+          "bounded: output is exactly the filtered input, each once")
+
+
 def abort(sluice, tmp, broker):
     events = order_events(4000, "a")
     rc, log, answer = run_job(sluice, tmp, broker, "abort", events, 2000, extra=", count: 4000",
@@ -173,9 +198,11 @@ def main():
         print("kcat not installed: skipped")
         return 77
     tmp = tempfile.mkdtemp(prefix="sluice-eos-")
-    broker = Broker(sluice, tmp, ["flow_in:4", "abort_in:4", "zombie_in:4"], control=True)
+    broker = Broker(sluice, tmp, ["flow_in:4", "bounded_in:4", "abort_in:4", "zombie_in:4"],
+                    control=True)
     try:
         flow(sluice, tmp, broker)
+        bounded(sluice, tmp, broker)
         abort(sluice, tmp, broker)
         zombie(sluice, tmp, broker)
     finally:
