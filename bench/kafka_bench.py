@@ -415,6 +415,14 @@ def repeat_topic(base, r):
     return base if r == 0 else "%s_r%d" % (base, r)
 
 
+def taking_turns(repeat, sluice_runs, kcat_runs):
+    """Calls sluice_runs(r) and kcat_runs(r) for each of repeat rounds r, who
+    goes first alternating: the broker fills as it goes."""
+    for r in range(repeat):
+        for runs in (sluice_runs, kcat_runs) if r % 2 == 0 else (kcat_runs, sluice_runs):
+            runs(r)
+
+
 def bench_sink(sluice, tmp, broker, n, seed, size, kcat_input, repeat):
     """Median of repeat runs each: sluice's by its job's elapsed time, kcat's
     by its wall time, the two taking turns (the first alternating)."""
@@ -434,9 +442,7 @@ def bench_sink(sluice, tmp, broker, n, seed, size, kcat_input, repeat):
         kquarter.append(kcat_produce(tmp, broker.bootstrap, q_input,
                                      repeat_topic("bench_kcat_q", r)))
 
-    for r in range(repeat):  # who goes first alternates: the broker fills as it goes
-        for runs in (sluice_runs, kcat_runs) if r % 2 == 0 else (kcat_runs, sluice_runs):
-            runs(r)
+    taking_turns(repeat, sluice_runs, kcat_runs)
     produce, cpu, wall = sorted(full)[len(full) // 2]
     _, q_cpu, q_wall = sorted(quarter)[len(quarter) // 2]
     kwall, kcpu = sorted(kfull)[len(kfull) // 2]
@@ -457,18 +463,21 @@ def bench_sink(sluice, tmp, broker, n, seed, size, kcat_input, repeat):
 def bench_sink_rtt(sluice, tmp, broker, n, seed, size, kcat_input, repeat):
     """The sink case (N events only) with every broker answering RTT_MS
     later: how far each producer's depth in flight covers the latency."""
-    broker.command("rtt all %d" % RTT_MS)
     runs, kruns = [], []
+
+    def sluice_runs(r):
+        topic = repeat_topic("bench_sluice_rtt", r)
+        runs.append(sluice_produce(sluice, tmp, broker.bootstrap, n, seed, topic))
+        check_topic(broker.bootstrap, topic, n)
+
+    def kcat_runs(r):
+        topic = repeat_topic("bench_kcat_rtt", r)
+        kruns.append(kcat_produce(tmp, broker.bootstrap, kcat_input, topic))
+        check_topic(broker.bootstrap, topic, n)
+
+    broker.command("rtt all %d" % RTT_MS)
     try:
-        for r in range(repeat):  # who goes first alternates
-            for which in (0, 1) if r % 2 == 0 else (1, 0):
-                if which == 0:
-                    topic = repeat_topic("bench_sluice_rtt", r)
-                    runs.append(sluice_produce(sluice, tmp, broker.bootstrap, n, seed, topic))
-                else:
-                    topic = repeat_topic("bench_kcat_rtt", r)
-                    kruns.append(kcat_produce(tmp, broker.bootstrap, kcat_input, topic))
-                check_topic(broker.bootstrap, topic, n)
+        taking_turns(repeat, sluice_runs, kcat_runs)
     finally:
         broker.command("rtt all 0")
     produce, cpu, wall = sorted(runs)[len(runs) // 2]

@@ -8,9 +8,10 @@
  * confirmed, KAFKA_MSG_OVERHEAD_BYTES each, and their values: an in-place
  * value by the arena chunks its write holds (value_arena.h), any other by
  * its bytes. write() first serves delivery reports until they are under the
- * bound, so a batch adds at most one batch more. So the depth in flight follows the delivery latency, as
- * librdkafka's queue does for a client that produces without waiting; the
- * runner's SL_SINK_PENDING_MAX writes are a second, looser bound.
+ * bound, so a batch adds at most one batch more. So the depth in flight
+ * follows the delivery latency, as librdkafka's queue does for a client that
+ * produces without waiting; the runner's SL_SINK_PENDING_MAX writes are a
+ * second, looser bound.
  *
  * Message mapping:
  *   value      raw: the event as an unprefixed FlatBuffer (the `raw` framing,
@@ -889,8 +890,10 @@ static int64_t kafka_sink_completed(void *state, int timeout_ms, char *err, size
  * purges its queue at an abortable error). Returns 0 or -errno with err. */
 static int unconfirmed_wait(struct kafka_sink *sink, char *err, size_t err_len)
 {
+    if (sink->unconfirmed <= sink->plan->unconfirmed_max)
+        return 0;
+    sink->bound_waits++;
     int64_t deadline = now_ms() + sink->wait_ms;
-    sink->bound_waits += sink->unconfirmed > sink->plan->unconfirmed_max;
     while (sink->unconfirmed > sink->plan->unconfirmed_max) {
         int rc = sink_serve(sink, KAFKA_QUEUE_FULL_POLL_MS, err, err_len);
         if (rc)
@@ -1004,8 +1007,9 @@ static void stage_event(struct kafka_sink *sink, const uint8_t *frame, size_t le
     } else { /* the chunks the write takes count in unconfirmed, not its values */
         size_t held = write->values.held;
         sink->staged = value_alloc(&sink->values, &write->values, len);
-        write->bytes += write->values.held - held;
-        sink->unconfirmed += write->values.held - held;
+        size_t taken = write->values.held - held; /* a chunk, or 0 */
+        write->bytes += taken;
+        sink->unconfirmed += taken;
     }
     sink->staged_len = sl_fb_prefixed_to_raw(sink->staged, frame, len);
 }

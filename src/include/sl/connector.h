@@ -173,8 +173,8 @@ struct sl_sink_args {
  *                       node's errors, not its out.
  */
 /* A loose bound: a sink bounds what it holds itself (kafka: unconfirmed_bytes).
- * 1024 writes of 256-event batches are 262,144 messages, a second's worth
- * at 1 M messages/s confirmed 0.26 s after they are written. */
+ * 1024 writes of 256-event batches are 262,144 messages: at 1 M messages/s it
+ * binds only when confirmations take longer than 0.26 s. */
 #define SL_SINK_PENDING_MAX 1024u
 struct sl_sink_type {
     const char *name;
