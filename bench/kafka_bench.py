@@ -40,6 +40,9 @@ the script checks that every partition still starts at offset 0):
           reads what the source maps (-f '%k %T %h %s\\n' to /dev/null:
           key, timestamp, headers, value; its prefetch unbounded, so that
           it never idles through the fetch backoff described next).
+          The source runs again with `headers: false` ("sluice no-hdr":
+          Kafka headers left unread, as kcat -f '%p\\n' leaves them),
+          against the same kcat -C runs.
           sluice's span runs from its partitions' assignment (its
           "assigned" line, seen live) to its "end of input
           after N messages" line, written when the N-th message is handed
@@ -518,10 +521,10 @@ def run_live(sluice, tmp, name, text, topic, ends, done, broker_pid=None):
     return t_end - job.assigned, job.cpu_between(job.assigned, t_end), err, job.span_threads()
 
 
-def sluice_consume(sluice, tmp, broker, n, ends, name, settings=()):
+def sluice_consume(sluice, tmp, broker, n, ends, name, settings=(), headers=True):
     """kafka source (count n, a new group, librdkafka settings (key, value)
-    besides fetch.wait.max.ms) -> null sink: (span s, CPU s, per-thread CPU
-    over the span)."""
+    besides fetch.wait.max.ms, Kafka headers mapped or not) -> null sink:
+    (span s, CPU s, per-thread CPU over the span)."""
     extra = "".join(", %s: %s" % kv for kv in settings)
     text = f"""
 job: bench_source
@@ -533,6 +536,7 @@ sources:
     topics: [bench_sluice]
     group: bench-{name}-{os.getpid()}-{next(GROUPS)}
     count: {n}
+    headers: {"true" if headers else "false"}
     kafka: {{fetch.wait.max.ms: 10{extra}}}
 sinks:
   n: {{type: null, input: k}}
@@ -623,6 +627,13 @@ def bench_source(sluice, tmp, broker, n, size, ends, repeat):
     k["kcat_cpu_s"] = round(kcpu, 2)
     compare(s, k, n, (span, q_span, cpu, q_cpu), (kwall, q_kwall), "source spans")
     s.update(print_cpu_budget(threads, kcpu, kbroker))
+    h_span, h_cpu, _ = median_run(repeat, lambda: sluice_consume(
+        sluice, tmp, broker, n, ends, "source_nohdr", headers=False))
+    hq_span, hq_cpu, _ = median_run(repeat, lambda: sluice_consume(
+        sluice, tmp, broker, n // 4, ends, "source_nohdr_q", headers=False))
+    h = row("source", "sluice no-hdr", n, size, h_span, h_cpu)
+    compare(h, k, n, (h_span, hq_span, h_cpu, hq_cpu), (kwall, q_kwall),
+            "source spans with headers: false")
     fwall, fcpu, _ = median_run(repeat, lambda: kcat_consume(tmp, broker, n, FORMAT_FIELDS))
     f = row("source", "kcat -C fields", n, size, fwall, None, fwall)
     f["kcat_cpu_s"] = round(fcpu, 2)
@@ -630,7 +641,7 @@ def bench_source(sluice, tmp, broker, n, size, ends, repeat):
     print("source vs a kcat -C that reads the fields the source maps (-f '%s' to "
           "/dev/null): kcat %.3f s, sluice %.3f s, ratio %.2f"
           % (FORMAT_FIELDS.replace("\\n", ""), fwall, span, s["ratio_vs_kcat_fields"]))
-    return [s, k, f]
+    return [s, h, k, f]
 
 
 def bench_e2e(sluice, tmp, broker, n, size, ends):

@@ -15,7 +15,9 @@ writer sluice did not write) making the raw values.
     Kafka key and headers: envelopes without key/ts/headers get the Kafka
     key, timestamp (ms -> µs) and headers; envelopes that have them keep
     their own (an envelope header wins over a Kafka header of the same
-    name); a value that is no FlatBuffer goes to the errors port.
+    name); a value that is no FlatBuffer goes to the errors port. Read
+    again with `headers: false`: key and ts are filled, no Kafka header is
+    mapped.
   * oversize: with `runtime: {batch_bytes: 64KiB}` a value that fits no batch
     goes to the errors port naming batch_bytes; the others pass.
   * start: a new group with `start: latest` on a topic that already holds
@@ -186,6 +188,19 @@ def raw_case(sluice, tmp, broker, root):
     check(len(letters) == 1 and "verify" in (error_headers(letters[0]).get(
           "sluice.error.reason") or ""), "raw: the garbage value is a dead letter with a "
           "verify reason: %s" % [error_headers(l) for l in letters])
+    # headers: false: the same messages in a new group; Kafka's headers stay
+    # unread, its key and timestamp still fill what the envelope lacks
+    out, dlq = os.path.join(tmp, "raw_nohdr.jsonl"), os.path.join(tmp, "raw_nohdr_dlq.jsonl")
+    yaml = job_yaml(broker.bootstrap, "grn", "raw", out, dlq, "type == \"test.raw\"")
+    yaml = yaml.replace("topics: [in]", "topics: [raw], headers: false")
+    run_until(sluice, tmp, "raw_nohdr", yaml, out, dlq, 40, 1)
+    got = {e["id"]: e for e in read_output(out)}
+    check(len(got) == 40, "raw, headers: false: 40 events out (got %d)" % len(got))
+    for i in range(20):
+        b = got.get("bare%d" % i, {})
+        hb = [(h["key"], h.get("value")) for h in b.get("headers", [])]
+        check(b.get("key") == "kafka-key" and b.get("ts", 0) > 0 and hb == [("own", "envelope")],
+              "raw, headers: false: key and ts filled, Kafka headers not mapped: %s" % b)
 
 
 def oversize_case(sluice, tmp, broker, root):
