@@ -48,7 +48,10 @@ the script checks that every partition still starts at offset 0):
           after N messages" line, written when the N-th message is handed
           on (the final drain, commit and group leave come after it);
           kcat's span is its process, start to exit (no group join).
-          Each source measurement is the median of --repeat runs (3):
+          Each source measurement is the median of --repeat runs (3),
+          the seven (sluice, sluice no-hdr and kcat -C, with N and N/4
+          messages each, and the fields-reading kcat) taking turns round
+          by round, who goes first rotating. Medians, because
           librdkafka 2.0.2 stops fetching for 1 s whenever 100 k messages
           (queued.min.messages) or queued.max.messages.kbytes (8 MiB as
           sluice sets it, 64 MiB for kcat) wait in a consumer's queue, so a
@@ -418,12 +421,14 @@ def repeat_topic(base, r):
     return base if r == 0 else "%s_r%d" % (base, r)
 
 
-def taking_turns(repeat, sluice_runs, kcat_runs):
-    """Calls sluice_runs(r) and kcat_runs(r) for each of repeat rounds r, who
-    goes first alternating: the broker fills as it goes."""
+def taking_turns(repeat, *runs):
+    """Calls each of runs with r for each of repeat rounds r, who goes first
+    rotating round by round: the broker fills and the machine's load drifts
+    as it goes."""
     for r in range(repeat):
-        for runs in (sluice_runs, kcat_runs) if r % 2 == 0 else (kcat_runs, sluice_runs):
-            runs(r)
+        first = r % len(runs)
+        for run in runs[first:] + runs[:first]:
+            run(r)
 
 
 def bench_sink(sluice, tmp, broker, n, seed, size, kcat_input, repeat):
@@ -587,10 +592,12 @@ def kcat_consume(tmp, broker, n, fmt=FORMAT_NONE):
     return kwall, kcpu, (process_cpu_ns(broker.proc.pid) - broker0) / 1e6
 
 
-def median_run(repeat, run):
-    """The run (a tuple, time first) with the median time of `repeat` runs."""
-    runs = sorted((run() for _ in range(repeat)), key=lambda r: r[0])
-    return runs[len(runs) // 2]
+def median_turns(repeat, runs):
+    """runs: {name: a function returning a tuple, time first}, each called
+    once per round, taking turns: {name: its tuple of the median time}."""
+    got = {name: [] for name in runs}
+    taking_turns(repeat, *[lambda r, name=name: got[name].append(runs[name]()) for name in runs])
+    return {name: sorted(rs, key=lambda t: t[0])[len(rs) // 2] for name, rs in got.items()}
 
 
 def print_cpu_budget(threads, kcat_cpu_s, kcat_broker_ms):
@@ -616,25 +623,30 @@ def print_cpu_budget(threads, kcat_cpu_s, kcat_broker_ms):
 
 
 def bench_source(sluice, tmp, broker, n, size, ends, repeat):
-    span, cpu, threads = median_run(repeat, lambda: sluice_consume(sluice, tmp, broker, n, ends,
-                                                                   "source"))
-    q_span, q_cpu, _ = median_run(repeat, lambda: sluice_consume(sluice, tmp, broker, n // 4,
-                                                                 ends, "source_q"))
+    def consume(count, headers):
+        name = "source%s%s" % ("" if headers else "_nohdr", "" if count == n else "_q")
+        return lambda: sluice_consume(sluice, tmp, broker, count, ends, name, headers=headers)
+    m = median_turns(repeat, {
+        "sluice": consume(n, True), "sluice_q": consume(n // 4, True),
+        "nohdr": consume(n, False), "nohdr_q": consume(n // 4, False),
+        "kcat": lambda: kcat_consume(tmp, broker, n),
+        "kcat_q": lambda: kcat_consume(tmp, broker, n // 4),
+        "fields": lambda: kcat_consume(tmp, broker, n, FORMAT_FIELDS)})
+    span, cpu, threads = m["sluice"]
+    q_span, q_cpu, _ = m["sluice_q"]
     s = row("source", "sluice", n, size, span, cpu)
-    kwall, kcpu, kbroker = median_run(repeat, lambda: kcat_consume(tmp, broker, n))
-    q_kwall, _, _ = median_run(repeat, lambda: kcat_consume(tmp, broker, n // 4))
+    kwall, kcpu, kbroker = m["kcat"]
+    q_kwall = m["kcat_q"][0]
     k = row("source", "kcat -C", n, size, kwall, None, kwall)
     k["kcat_cpu_s"] = round(kcpu, 2)
     compare(s, k, n, (span, q_span, cpu, q_cpu), (kwall, q_kwall), "source spans")
     s.update(print_cpu_budget(threads, kcpu, kbroker))
-    h_span, h_cpu, _ = median_run(repeat, lambda: sluice_consume(
-        sluice, tmp, broker, n, ends, "source_nohdr", headers=False))
-    hq_span, hq_cpu, _ = median_run(repeat, lambda: sluice_consume(
-        sluice, tmp, broker, n // 4, ends, "source_nohdr_q", headers=False))
+    h_span, h_cpu, _ = m["nohdr"]
+    hq_span, hq_cpu, _ = m["nohdr_q"]
     h = row("source", "sluice no-hdr", n, size, h_span, h_cpu)
     compare(h, k, n, (h_span, hq_span, h_cpu, hq_cpu), (kwall, q_kwall),
             "source spans with headers: false")
-    fwall, fcpu, _ = median_run(repeat, lambda: kcat_consume(tmp, broker, n, FORMAT_FIELDS))
+    fwall, fcpu, _ = m["fields"]
     f = row("source", "kcat -C fields", n, size, fwall, None, fwall)
     f["kcat_cpu_s"] = round(fcpu, 2)
     s["ratio_vs_kcat_fields"] = round(fwall / span, 2)
