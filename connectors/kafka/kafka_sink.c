@@ -113,7 +113,8 @@ static const struct sl_option kafka_sink_options[] = {
      "topic every event goes to (give this or topic_expr)"},
     {"topic_expr", SL_OPT_EXPR, NULL, false, NULL,
      "expression giving each event's topic, a string (give this or topic); an event without "
-     "one goes to dead_letter_topic"},
+     "one goes to dead_letter_topic, or to the errors port when a sink reads it; with neither "
+     "the run fails at that event (exit 1, its input not committed)"},
     {"key", SL_OPT_EXPR, NULL, false, NULL,
      "expression giving the message key (string, or int as decimal text); default: the "
      "envelope key; absent: a null key"},
@@ -373,6 +374,12 @@ static int kafka_sink_compile(struct sl_op_compile *c, void **plan)
     kplan->embedded = strcmp(brokers, "embedded") == 0;
     kplan->json = strcmp(sl_op_string(c, "format"), "json") == 0;
     long long unconfirmed = sl_op_int(c, "unconfirmed_bytes");
+    long long in_flight = sl_op_int(c, "max_in_flight");
+    if (in_flight < 1 || in_flight > 5) {
+        sl_op_error(c, "max_in_flight", NULL, "the idempotent producer keeps order up to 5",
+                    "max_in_flight %lld is not within 1..5", in_flight);
+        goto fail;
+    }
     if (unconfirmed < KAFKA_UNCONFIRMED_MIN || unconfirmed > KAFKA_UNCONFIRMED_MAX) {
         sl_op_error(c, "unconfirmed_bytes", NULL, NULL,
                     "unconfirmed_bytes %lld is not within 1MiB..1GiB", unconfirmed);

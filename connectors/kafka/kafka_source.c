@@ -76,6 +76,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
+#include <regex.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,23 @@ static int plan_conf(struct sl_op_compile *c, struct ksrc_plan *plan, const char
     return sl_kafka_settings_check(&plan->settings, c);
 }
 
+/* librdkafka matches a subscription's regex with regcomp(REG_EXTENDED |
+ * REG_NOSUB): the same call finds a bad one here, at validate. */
+static int pattern_check(struct sl_op_compile *c, const char *regex)
+{
+    regex_t re;
+    int rc = regcomp(&re, regex, REG_EXTENDED | REG_NOSUB);
+    if (rc == 0) {
+        regfree(&re);
+        return 0;
+    }
+    char why[128];
+    regerror(rc, &re, why, sizeof(why));
+    sl_op_error(c, "pattern", NULL, "a POSIX extended regular expression, as librdkafka takes",
+                "bad regular expression %s: %s", regex, why);
+    return -EINVAL;
+}
+
 /* topics / pattern. Returns 0 or -EINVAL (reported). */
 static int plan_topics(struct sl_op_compile *c, struct ksrc_plan *plan)
 {
@@ -296,7 +314,7 @@ static int plan_topics(struct sl_op_compile *c, struct ksrc_plan *plan)
         SL_ASSERT(plan->topics[0]);
         plan->topic_count = 1;
         plan->pattern = true;
-        return 0;
+        return pattern_check(c, plan->topics[0]);
     }
     if (n > KSRC_TOPICS_MAX) {
         sl_op_error(c, "topics", NULL, "use pattern", "more than %u topics", KSRC_TOPICS_MAX);

@@ -21,9 +21,11 @@
 #include <strings.h>
 
 #include "core/assert.h"
+#include "core/log.h"
 
 #define MOCK_LINE_MAX 1024u   /* one control command, bytes */
 #define MOCK_TOKENS_MAX (SL_KAFKA_MOCK_ERRORS_MAX + 4)
+#define MOCK_LOOKUP_MS 5000   /* leader: the topic lookup's bound */
 
 /* One cluster; owned by whoever created it (the broker command, or the
  * embedded singleton below). Immutable after create except through librdkafka. */
@@ -371,6 +373,45 @@ static int mock_exec_topic(struct sl_kafka_mock *mock, char **tok, int ntok, cha
     return mock_reply(reply, reply_len, 0, "topic %s %ld partitions", tok[1], partitions);
 }
 
+/* Whether topic exists with more than partition partitions: 1 yes, 0 no,
+ * -1 the lookup failed (err). The mock creates a topic that a leader move
+ * names, so this asks first, through a client made for the one request (all
+ * topics: the mock creates none for that) that leaves no connection behind
+ * to take injected errors later. */
+static int mock_partition_exists(struct sl_kafka_mock *mock, const char *topic,
+                                 long partition, char *err, size_t err_len)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", sl_kafka_mock_bootstraps(mock), errstr,
+                          sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "log_level", "2", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        mock_errf(err, err_len, "%s", errstr);
+        return -1;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        mock_errf(err, err_len, "%s", errstr);
+        return -1;
+    }
+    const struct rd_kafka_metadata *md;
+    rd_kafka_resp_err_t rerr = rd_kafka_metadata(rk, 1, NULL, &md, MOCK_LOOKUP_MS);
+    int found = -1;
+    if (rerr) {
+        mock_errf(err, err_len, "cannot look topic %s up: %s", topic, rd_kafka_err2str(rerr));
+    } else {
+        found = 0;
+        for (int i = 0; i < md->topic_cnt; i++)
+            if (strcmp(md->topics[i].topic, topic) == 0)
+                found = partition < md->topics[i].partition_cnt;
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_destroy(rk);
+    return found;
+}
+
 static int mock_exec_leader(struct sl_kafka_mock *mock, char **tok, int ntok, char *reply,
                             size_t reply_len)
 {
@@ -380,6 +421,13 @@ static int mock_exec_leader(struct sl_kafka_mock *mock, char **tok, int ntok, ch
         return mock_reply(reply, reply_len, -EINVAL,
                           "usage: leader TOPIC PARTITION ID (ID 1..%u, or -1: no leader)",
                           mock->broker_count);
+    char err[256];
+    int exists = mock_partition_exists(mock, tok[1], partition, err, sizeof(err));
+    if (exists < 0)
+        return mock_reply(reply, reply_len, -EIO, "leader: %s", err);
+    if (!exists)
+        return mock_reply(reply, reply_len, -ENOENT, "leader: topic %s has no partition %ld "
+                          "(create topics with `topic` or --topic)", tok[1], partition);
     rd_kafka_resp_err_t rerr = rd_kafka_mock_partition_set_leader(mock->mcluster, tok[1],
                                                                   (int32_t)partition, (int32_t)id);
     if (rerr)
@@ -459,7 +507,8 @@ int sl_kafka_embedded_acquire(char *bootstrap, size_t bootstrap_len, char *err, 
         goto out;
     }
     strcpy(bootstrap, list);
-    embedded.refs++;
+    if (embedded.refs++ == 0)
+        sl_log(SL_LOG_INFO, "embedded Kafka cluster on %s (reachable while the job runs)", list);
 out:
     pthread_mutex_unlock(&embedded.lock);
     return rc;

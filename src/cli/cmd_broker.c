@@ -104,11 +104,32 @@ static void broker_usage(FILE *f)
           "                                   NOT_LEADER_OR_FOLLOWER, _TRANSPORT = disconnect);\n"
           "                                   the last ERR repeats when fewer than COUNT\n"
           "  topic NAME PARTITIONS [REPL]     create a topic\n"
-          "  leader TOPIC PARTITION ID        move a partition's leader (-1: none)\n"
+          "  leader TOPIC PARTITION ID        move an existing partition's leader (-1: none)\n"
           "  bootstrap | help | quit\n"
           "The mock keeps ~5 MiB per partition, ignores isolation.level in Fetch and writes\n"
           "no transaction markers: see docs/kafka.md.\n"
           "Exit: 0 on SIGINT/SIGTERM or quit, 1 runtime failure, 2 usage.\n", f);
+}
+
+/* What the mock would refuse only once started (exit 1): a topic named twice,
+ * or replicated on more brokers than there are. */
+static int broker_topics_check(const struct broker_conf *conf)
+{
+    for (unsigned i = 0; i < conf->topic_count; i++) {
+        const struct broker_topic *topic = &conf->topics[i];
+        if (topic->replication > (int)conf->brokers) {
+            fprintf(stderr, "sluice broker: --topic %s: replication %d over %u broker%s\n",
+                    topic->name, topic->replication, conf->brokers,
+                    conf->brokers == 1 ? "" : "s");
+            return SL_EXIT_USAGE;
+        }
+        for (unsigned j = 0; j < i; j++)
+            if (strcmp(conf->topics[j].name, topic->name) == 0) {
+                fprintf(stderr, "sluice broker: --topic %s given twice\n", topic->name);
+                return SL_EXIT_USAGE;
+            }
+    }
+    return SL_EXIT_OK;
 }
 
 static int broker_parse_args(struct broker_conf *conf, int argc, char **argv)
@@ -177,7 +198,7 @@ static int broker_parse_args(struct broker_conf *conf, int argc, char **argv)
         fprintf(stderr, "sluice broker: unexpected argument '%s'\n", argv[optind]);
         return SL_EXIT_USAGE;
     }
-    return SL_EXIT_OK;
+    return broker_topics_check(conf);
 }
 
 /* ---- start-up ---- */

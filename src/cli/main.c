@@ -27,8 +27,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nexit codes: 0 ok, 1 runtime failure (bad input, I/O), 2 usage error\n"
-               "not yet available: sluice bench (benchmarks run through bench/), exactly-once\n"
-               "Kafka transactions, stateful operators (see README)\n");
+               "not yet available: sluice bench (benchmarks run through bench/), stateful\n"
+               "operators (aggregate, saga) and checkpoints (see README)\n");
 }
 
 int sl_cli_parse_framing(const char *cmd, const char *value, bool *prefixed)

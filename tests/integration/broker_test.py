@@ -184,9 +184,15 @@ def test_errors(ctl, bootstrap):
     print("errors Produce 2 NOT_LEADER_OR_FOLLOWER: %d errors retried, %d/%d delivered once"
           % (seen, n, MESSAGES))
     for bad in ["errors Produce 2 NO_SUCH_ERROR", "errors Nope 1 _TRANSPORT", "broker 4 down",
-                "rtt 1 x", "leader t 0 0", "topic t 4", "frobnicate", "x" * 2000]:
+                "rtt 1 x", "leader t 0 0", "leader t 4 1", "leader ghost 0 1", "topic t 4",
+                "frobnicate", "x" * 2000]:
         reply = ctl.send(bad)
         check(reply.startswith("error"), "'%s...' answered '%s'" % (bad[:30], reply))
+    # the mock would create a topic a leader move names: the broker refuses instead
+    r = subprocess.run(["kcat", "-L", "-b", bootstrap], capture_output=True, text=True,
+                       timeout=30)
+    check('topic "t" with' in r.stdout and 'topic "ghost"' not in r.stdout,
+          "after `leader ghost 0 1`, kcat -L: %s" % r.stdout)
     ctl.ok("rtt all 0")
     ctl.ok("help")
 
@@ -253,7 +259,8 @@ def test_stdin(sluice, tmp):
             proc.kill()
             proc.wait()
 
-    for args in (["--brokers", "0"], ["--topic", "x:0"], ["--control", "tcp:1"], ["extra"]):
+    for args in (["--brokers", "0"], ["--topic", "x:0"], ["--control", "tcp:1"], ["extra"],
+                 ["--topic", "x:4:5"], ["--brokers", "3", "--topic", "t:4", "--topic", "t:8"]):
         r = subprocess.run([sluice, "broker"] + args, capture_output=True, text=True,
                            timeout=10, stdin=subprocess.DEVNULL)
         check(r.returncode == 2, "broker %s: exit %d (usage is 2)" % (args, r.returncode))

@@ -533,6 +533,8 @@ def test_bad_settings(sluice, tmp):
          "unconfirmed_bytes 65536 is not within 1MiB..1GiB"),
         ("large_bound", "    topic: a\n    unconfirmed_bytes: 2GiB\n",
          "unconfirmed_bytes 2147483648 is not within"),
+        ("in_flight", "    topic: a\n    max_in_flight: 6\n",
+         "max_in_flight 6 is not within 1..5"),
     ]
     for name, extra, needle in cases:
         path = os.path.join(tmp, "bad_%s.yaml" % name)

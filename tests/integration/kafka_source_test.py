@@ -30,7 +30,8 @@ writer sluice did not write) making the raw values.
     to /dev/full: the run ends by itself with exit 1, having committed
     nothing it did not write: the same job with a good file sink, started
     again in the same group, reads every message.
-  * settings: topics and pattern together, neither, a misspelt kafka.*
+  * settings: topics and pattern together, neither, a bad pattern (what
+    librdkafka's regcomp() would reject at subscribe), a misspelt kafka.*
     setting: `sluice validate` exits 2 naming the problem.
 
 usage: kafka_source_test.py SLUICE SOURCE_ROOT   (exit 0 pass, 1 fail, 77 skip)
@@ -227,7 +228,9 @@ def oversize_case(sluice, tmp, broker, root):
 def settings_case(sluice, tmp):
     cases = [("topics: [a], pattern: \"^a\"", "both set"),
              ("group: g", "no topics or pattern"),
-             ("topics: [a], kafka: {fetch.wait.max.msx: \"5\"}", "fetch.wait.max.msx")]
+             ("topics: [a], kafka: {fetch.wait.max.msx: \"5\"}", "fetch.wait.max.msx"),
+             ("pattern: \"orders([\"", "bad regular expression ^orders(["),
+             ("pattern: \"^a{2,1}\"", "bad regular expression ^a{2,1}")]
     for i, (settings, needle) in enumerate(cases):
         if "group" not in settings:
             settings += ", group: g"
