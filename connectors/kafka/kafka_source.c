@@ -76,7 +76,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
-#include <regex.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +89,7 @@
 #include "kafka_conf.h"
 #include "kafka_txn.h"
 #include "mock_cluster.h"
+#include "topic_pattern.h"
 #include "sl/connector.h"
 
 #define KSRC_LOOKUP_MS 10000         /* assign: start offsets lookups */
@@ -117,8 +117,10 @@ static const struct sl_option kafka_source_options[] = {
     {"topics", SL_OPT_LIST, NULL, false, NULL,
      "topics to consume (give this or pattern)"},
     {"pattern", SL_OPT_STRING, NULL, false, NULL,
-     "regular expression of the topics to consume, as librdkafka subscribes (a leading ^ is "
-     "added when missing); topics created later join at the next metadata refresh"},
+     "regular expression of the topics to consume, POSIX extended as librdkafka subscribes "
+     "(a leading ^ is added when missing; checked at validate; its intervals {n,m} may "
+     "repeat at most 1000 times in all); topics created later join at the next metadata "
+     "refresh"},
     {"group", SL_OPT_STRING, NULL, true, NULL,
      "consumer group id: processes of one job with the same group share the partitions"},
     {"format", SL_OPT_ENUM, "raw", false, "raw|json",
@@ -274,23 +276,6 @@ static int plan_conf(struct sl_op_compile *c, struct ksrc_plan *plan, const char
     return sl_kafka_settings_check(&plan->settings, c);
 }
 
-/* librdkafka matches a subscription's regex with regcomp(REG_EXTENDED |
- * REG_NOSUB): the same call finds a bad one here, at validate. */
-static int pattern_check(struct sl_op_compile *c, const char *regex)
-{
-    regex_t re;
-    int rc = regcomp(&re, regex, REG_EXTENDED | REG_NOSUB);
-    if (rc == 0) {
-        regfree(&re);
-        return 0;
-    }
-    char why[128];
-    regerror(rc, &re, why, sizeof(why));
-    sl_op_error(c, "pattern", NULL, "a POSIX extended regular expression, as librdkafka takes",
-                "bad regular expression %s: %s", regex, why);
-    return -EINVAL;
-}
-
 /* topics / pattern. Returns 0 or -EINVAL (reported). */
 static int plan_topics(struct sl_op_compile *c, struct ksrc_plan *plan)
 {
@@ -314,7 +299,14 @@ static int plan_topics(struct sl_op_compile *c, struct ksrc_plan *plan)
         SL_ASSERT(plan->topics[0]);
         plan->topic_count = 1;
         plan->pattern = true;
-        return pattern_check(c, plan->topics[0]);
+        char why[160];
+        if (topic_pattern_check(plan->topics[0], why, sizeof(why))) {
+            sl_op_error(c, "pattern", NULL,
+                        "a POSIX extended regular expression, as librdkafka takes",
+                        "bad regular expression %s: %s", plan->topics[0], why);
+            return -EINVAL;
+        }
+        return 0;
     }
     if (n > KSRC_TOPICS_MAX) {
         sl_op_error(c, "topics", NULL, "use pattern", "more than %u topics", KSRC_TOPICS_MAX);
