@@ -4,8 +4,9 @@
  * reports and confirms a write once every message of it (and every dead
  * letter it caused) has been delivered, so acks and Kafka source offsets
  * advance only over delivered events. The messages in flight are bounded by
- * their bytes (`unconfirmed_bytes`): the keys of the messages not yet
- * confirmed, KAFKA_MSG_OVERHEAD_BYTES each, and their values: an in-place
+ * their bytes (`unconfirmed_bytes`): the keys and the headers' names and
+ * values of the messages not yet confirmed, KAFKA_MSG_OVERHEAD_BYTES each,
+ * and their values: an in-place
  * value by the arena chunks its write holds (value_arena.h), any other by
  * its bytes. write() first serves delivery reports until they are under the
  * bound, so a batch adds at most one batch more. So the depth in flight
@@ -92,8 +93,8 @@
 #define KAFKA_REASON_BYTES 512       /* text of a dead letter's reason */
 #define KAFKA_CLOSE_TIMEOUT_MS 30000 /* close(): flush bound */
 #define KAFKA_FIXED_VUS 8            /* produceva entries of one event */
-/* What one message costs besides its value and key, counted against
- * unconfirmed_bytes: librdkafka's record of it and of its headers. */
+/* What one message costs besides its value, key and header bytes, counted
+ * against unconfirmed_bytes: librdkafka's records of it and of its headers. */
 #define KAFKA_MSG_OVERHEAD_BYTES 256u
 #define KAFKA_UNCONFIRMED_MIN (1u << 20)
 #define KAFKA_UNCONFIRMED_MAX (1u << 30) /* librdkafka's queue.buffering.max.kbytes: 1 GiB */
@@ -136,9 +137,9 @@ static const struct sl_option kafka_sink_options[] = {
      "(max.in.flight.requests.per.connection; the idempotent producer keeps order up to 5)"},
     {"unconfirmed_bytes", SL_OPT_SIZE, "128MiB", false, NULL,
      "bound on the messages produced and not yet confirmed: their values (raw ones by the "
-     "256 KiB arena chunks their batches hold), keys and 256 bytes each; a write waits for "
-     "delivery reports while they are over it (the sink's memory bound, docs/memory.md), "
-     "1MiB..1GiB"},
+     "256 KiB arena chunks their batches hold), keys, header bytes and 256 bytes each; a "
+     "write waits for delivery reports while they are over it (the sink's memory bound, "
+     "docs/memory.md), 1MiB..1GiB"},
     {"delivery_timeout", SL_OPT_DURATION, "120s", false, NULL,
      "how long a message is retried before it counts as failed and is dead-lettered "
      "(message.timeout.ms)"},
@@ -478,10 +479,22 @@ static struct kafka_letter *letter_add(struct kafka_sink *sink, uint64_t seq, co
     return letter;
 }
 
-/* What a message of value_len and key_len bytes counts in unconfirmed. */
-static uint64_t message_cost(size_t value_len, size_t key_len)
+/* The bytes of headers' names and values (librdkafka holds a copy of each). */
+static size_t headers_bytes(const rd_kafka_headers_t *headers)
 {
-    return (uint64_t)value_len + key_len + KAFKA_MSG_OVERHEAD_BYTES;
+    const char *name;
+    const void *value;
+    size_t size, bytes = 0;
+    for (size_t i = 0; headers && rd_kafka_header_get_all(headers, i, &name, &value, &size) == 0;
+         i++)
+        bytes += strlen(name) + size;
+    return bytes;
+}
+
+/* What a message counts in unconfirmed: value_len, key_len, header_len. */
+static uint64_t message_cost(size_t value_len, size_t key_len, size_t header_len)
+{
+    return (uint64_t)value_len + key_len + header_len + KAFKA_MSG_OVERHEAD_BYTES;
 }
 
 /* A dead letter of write seq is delivered (or written by the sink reading
@@ -500,8 +513,12 @@ static void kafka_sink_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg
 {
     struct kafka_sink *sink = opaque;
     if (sink->txn) {
-        /* reported, or purged: each message produced has one report */
-        uint64_t cost = message_cost(msg->len, msg->key_len);
+        /* reported, or purged: each message produced has one report; a
+         * producer's message gives back the headers it was produced with */
+        rd_kafka_headers_t *headers = NULL;
+        if (rd_kafka_message_headers(msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            headers = NULL;
+        uint64_t cost = message_cost(msg->len, msg->key_len, headers_bytes(headers));
         SL_ASSERT(sink->unconfirmed >= cost);
         sink->unconfirmed -= cost;
         /* the transaction's commit reports a failure (and aborts) */
@@ -569,10 +586,14 @@ static rd_kafka_resp_err_t produce_vus(struct kafka_sink *sink, uint64_t seq,
                                        const rd_kafka_vu_t *vus, size_t count, size_t value_len,
                                        size_t key_len)
 {
+    size_t header_len = 0;
+    for (size_t i = 0; i < count; i++)
+        if (vus[i].vtype == RD_KAFKA_VTYPE_HEADERS)
+            header_len = headers_bytes(vus[i].u.headers);
     for (;;) {
         rd_kafka_error_t *error = rd_kafka_produceva(sink->rk, vus, count);
         if (!error) {
-            uint64_t cost = message_cost(value_len, key_len);
+            uint64_t cost = message_cost(value_len, key_len, header_len);
             sink->unconfirmed += cost;
             if (!sink->txn) { /* a transaction confirms its writes as a whole */
                 struct kafka_write *write = &sink->writes[seq % SL_SINK_PENDING_MAX];

@@ -26,11 +26,10 @@
  * partition here and is dropped, as librdkafka drops the outdated ones it
  * still holds). Messages taken but not handed on when the loop ends inside a
  * batch are sought back to (unread()), so a later loop of the same run reads
- * them. With a cooperative assignment (set through the kafka map) messages
- * are taken one at a time: in librdkafka 2.0.2 a batch call that purges
- * outdated messages at a barrier has already advanced the partition's
- * application offset past them, and a partition that stays assigned across
- * the rebalance's pause would resume after them (fixed in librdkafka 2.1).
+ * them. Assignment is eager only (range, roundrobin): a cooperative strategy
+ * set through the kafka map is refused at compile (librdkafka 2.0.2 crashes
+ * and fails commits with it, and its batch call skips the messages it purges
+ * at an incremental rebalance; fixed in 2.1 and 2.2).
  *
  * Positions and commits: every message handed on (event or dead letter)
  * leaves a record (offset, worker, batch tag) in its partition's FIFO;
@@ -188,6 +187,7 @@ struct ksrc_partition {
     int64_t committed;                 /* last offset committed; -1 none */
     int64_t first_offset;              /* first offset read since assigned; -1 none */
     int64_t next_offset;               /* after the last offset read; -1 none */
+    int64_t kicked_offset;             /* next_offset at its last fetch_kick(); -1 none */
     uint64_t uncommitted;              /* exactly_once: messages read since the last commit */
     bool paused;
     bool at_end;                       /* until_end: read to its end, nothing newer yet */
@@ -200,7 +200,6 @@ struct kafka_source {
     uint32_t event_bytes_max;          /* largest event the runtime's batches take */
     rd_kafka_t *rk;
     bool embedded_held;                /* holds a reference on the embedded cluster */
-    bool cooperative;                  /* incremental rebalance (set through kafka: {...}) */
     _Atomic bool stop;
     struct sl_source_emit *emit;       /* while run() runs; NULL otherwise */
     struct ksrc_partition *parts;      /* assigned partitions */
@@ -273,7 +272,18 @@ static int plan_conf(struct sl_op_compile *c, struct ksrc_plan *plan, const char
     sl_kafka_settings_add(&plan->settings, "queued.max.messages.kbytes", KSRC_PREFETCH_KB);
     if (sl_op_bool(c, "until_end"))
         sl_kafka_settings_add(&plan->settings, "enable.partition.eof", "true");
-    return sl_kafka_settings_check(&plan->settings, c);
+    int rc = sl_kafka_settings_check(&plan->settings, c);
+    for (uint32_t i = 0; i < sl_op_map_count(c, "kafka"); i++) {
+        const char *value = sl_op_map_value(c, "kafka", i);
+        if (strcmp(sl_op_map_name(c, "kafka", i), "partition.assignment.strategy") == 0 &&
+            value && strstr(value, "cooperative")) {
+            sl_op_error(c, "kafka", "partition.assignment.strategy", "use assignment: range or "
+                        "roundrobin", "cooperative-sticky is not offered: librdkafka 2.0.2 "
+                        "crashes and fails commits with it on close and rebalance");
+            rc = -EINVAL;
+        }
+    }
+    return rc;
 }
 
 /* topics / pattern. Returns 0 or -EINVAL (reported). */
@@ -410,8 +420,25 @@ static void part_add(struct kafka_source *src, const char *topic, int32_t partit
     *part = (struct ksrc_partition){.topic = strdup(topic), .partition = partition,
                                     .records = malloc(KSRC_RECORDS * sizeof(struct ksrc_record)),
                                     .done_next = -1, .committed = -1, .first_offset = -1,
-                                    .next_offset = -1};
+                                    .next_offset = -1, .kicked_offset = -1};
     SL_ASSERT(part->topic && part->records);
+}
+
+static void part_pause(struct kafka_source *src, struct ksrc_partition *part, bool pause)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, part->topic, part->partition);
+    rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(src->rk, list)
+                                    : rd_kafka_resume_partitions(src->rk, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (err) {
+        sl_log_limited(&src->log_limit, SL_LOG_WARN, "%s: cannot %s %s[%" PRId32 "]: %s",
+                       src->node_name, pause ? "pause" : "resume", part->topic, part->partition,
+                       rd_kafka_err2str(err));
+        return;
+    }
+    part->paused = pause;
+    src->paused_count += pause ? 1 : (uint32_t)-1;
 }
 
 static void part_remove(struct kafka_source *src, const char *topic, int32_t partition)
@@ -419,8 +446,12 @@ static void part_remove(struct kafka_source *src, const char *topic, int32_t par
     struct ksrc_partition *part = part_find(src, topic, partition);
     if (!part)
         return;
+    /* librdkafka keeps an application's pause across unassign and assign: a
+     * partition given back paused would never be fetched again */
     if (part->paused)
-        src->paused_count--;
+        part_pause(src, part, false);
+    if (part->paused)
+        src->paused_count--; /* the resume failed: forgotten with the partition */
     free(part->topic);
     free(part->records);
     *part = src->parts[--src->part_count];
@@ -456,23 +487,6 @@ static void part_advance(struct kafka_source *src, struct ksrc_partition *part)
         part->head = (part->head + 1) % KSRC_RECORDS;
         part->count--;
     }
-}
-
-static void part_pause(struct kafka_source *src, struct ksrc_partition *part, bool pause)
-{
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, part->topic, part->partition);
-    rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(src->rk, list)
-                                    : rd_kafka_resume_partitions(src->rk, list);
-    rd_kafka_topic_partition_list_destroy(list);
-    if (err) {
-        sl_log_limited(&src->log_limit, SL_LOG_WARN, "%s: cannot %s %s[%" PRId32 "]: %s",
-                       src->node_name, pause ? "pause" : "resume", part->topic, part->partition,
-                       rd_kafka_err2str(err));
-        return;
-    }
-    part->paused = pause;
-    src->paused_count += pause ? 1 : (uint32_t)-1;
 }
 
 /* Advances every partition's FIFO and resumes those with room again. */
@@ -511,6 +525,7 @@ static int commit_done(struct kafka_source *src, const rd_kafka_topic_partition_
         rd_kafka_resp_err_t err = rd_kafka_commit(src->rk, list, async);
         if (!async && err) {
             src->commit_failures++;
+            src->recommit = true; /* part->committed ran ahead: commit everything again */
             sl_log(SL_LOG_WARN, "%s: offset commit failed: %s", src->node_name,
                    rd_kafka_err2str(err));
         }
@@ -623,6 +638,16 @@ static void txn_rewind(struct kafka_source *src)
     rd_kafka_topic_partition_list_destroy(list);
 }
 
+/* exactly_once: whether a message was read since the last commit (the open
+ * transaction holds its outputs, or will). */
+static bool txn_open_input(const struct kafka_source *src)
+{
+    for (uint32_t i = 0; i < src->part_count; i++)
+        if (src->parts[i].uncommitted)
+            return true;
+    return false;
+}
+
 /* A commit point: drains, then asks the sink to commit its transaction with
  * the done offsets. Returns SL_TXN_COMMITTED (also when there was nothing
  * to commit, or when the drain timed out mid-run: at the next point),
@@ -659,11 +684,18 @@ static enum sl_txn_state txn_commit(struct kafka_source *src, bool final, bool r
         src->txn_aborts++;
         sl_log(SL_LOG_WARN, "%s: transaction aborted (%s); input read again from the last "
                "commit", src->node_name, src->txn->reason);
-        if (!revoking)
+        if (!revoking) {
             txn_rewind(src);
+        } else { /* the next owner reads the aborted input again: not counted twice */
+            for (uint32_t i = 0; i < src->part_count; i++) {
+                src->consumed -= src->parts[i].uncommitted;
+                src->parts[i].uncommitted = 0;
+            }
+        }
     } else {
         src->commit_failures++;
-        sl_log(SL_LOG_ERROR, "%s: transaction failed: %s", src->node_name, src->txn->reason);
+        sl_log(SL_LOG_ERROR, "%s: transaction failed: %s", src->node_name,
+               src->txn->fail_reason);
         src->fatal = true;
     }
     rd_kafka_topic_partition_list_destroy(offsets);
@@ -730,21 +762,25 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *partitions, void *opaque)
 {
     struct kafka_source *src = opaque;
-    rd_kafka_error_t *error = NULL;
-    rd_kafka_resp_err_t rc = RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_resp_err_t rc;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_partitions(src, "assigned", partitions);
         assign_offsets(src, partitions);
         for (int i = 0; i < partitions->cnt; i++)
             part_add(src, partitions->elems[i].topic, partitions->elems[i].partition);
-        if (src->cooperative)
-            error = rd_kafka_incremental_assign(rk, partitions);
-        else
-            rc = rd_kafka_assign(rk, partitions);
+        rc = rd_kafka_assign(rk, partitions);
     } else {
         /* revoked (or lost): hand over what is done before giving them up */
         log_partitions(src, "revoked", partitions);
-        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk)) {
+        bool lost = err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(rk);
+        if (src->txn && src->emit && lost && txn_open_input(src)) {
+            /* the open transaction holds outputs of input that the next
+             * owner reads again: it must never commit (the sink aborts it
+             * at close); this run ends */
+            sl_log(SL_LOG_ERROR, "%s: partitions lost (session timed out?) with a transaction "
+                   "open: ending the run, the next one reads that input again", src->node_name);
+            src->fatal = true;
+        } else if (!lost) {
             if (src->txn && src->emit)
                 txn_commit(src, false, true); /* a transaction spans every partition */
             else
@@ -752,17 +788,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         for (int i = 0; i < partitions->cnt; i++)
             part_remove(src, partitions->elems[i].topic, partitions->elems[i].partition);
-        if (src->cooperative)
-            error = rd_kafka_incremental_unassign(rk, partitions);
-        else
-            rc = rd_kafka_assign(rk, NULL);
+        rc = rd_kafka_assign(rk, NULL);
     }
-    if (error) {
-        sl_log(SL_LOG_WARN, "%s: rebalance: %s", src->node_name, rd_kafka_error_string(error));
-        rd_kafka_error_destroy(error);
-    } else if (rc) {
+    if (rc)
         sl_log(SL_LOG_WARN, "%s: rebalance: %s", src->node_name, rd_kafka_err2str(rc));
-    }
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -1003,18 +1032,22 @@ static bool consume(struct kafka_source *src, const rd_kafka_message_t *msg)
  * backoff. Nothing is lost or read twice: nothing past that offset was
  * handed on, and what was fetched beyond it is dropped (rd_kafka_seek_
  * partitions bumps the partition's version before it returns, and older
- * messages still queued are discarded) and fetched again. */
+ * messages still queued are discarded) and fetched again. A partition is
+ * kicked once per position: one still at the offset of its last kick is
+ * left alone, since the gap to its high watermark may hold no message at all
+ * (a transaction's commit or abort markers, which are never handed on). */
 static void fetch_kick(struct kafka_source *src)
 {
     rd_kafka_topic_partition_list_t *list = NULL;
     for (uint32_t i = 0; i < src->part_count; i++) {
         struct ksrc_partition *part = &src->parts[i];
         int64_t low, high;
-        if (part->paused || part->next_offset < 0 ||
+        if (part->paused || part->next_offset < 0 || part->kicked_offset == part->next_offset ||
             rd_kafka_get_watermark_offsets(src->rk, part->topic, part->partition, &low,
                                            &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
             high <= part->next_offset)
             continue;
+        part->kicked_offset = part->next_offset;
         if (!list)
             list = rd_kafka_topic_partition_list_new((int)src->part_count);
         rd_kafka_topic_partition_list_add(list, part->topic, part->partition)->offset =
@@ -1103,17 +1136,10 @@ static void unread(struct kafka_source *src, rd_kafka_message_t **msgs, size_t n
  * poll's wait. librdkafka's batch call given a timeout waits until the
  * batch is full, so a slow input would wait the whole timeout with
  * messages in hand; the single poll returns at the first. Rebalance, commit
- * and error callbacks run inside either call. A cooperative assignment
- * takes one message at a time (see the file comment). */
+ * and error callbacks run inside either call. */
 static size_t take_batch(struct kafka_source *src, rd_kafka_message_t **msgs)
 {
-    ssize_t n;
-    if (src->cooperative) {
-        msgs[0] = rd_kafka_consumer_poll(src->rk, 0);
-        n = msgs[0] ? 1 : 0;
-    } else {
-        n = rd_kafka_consume_batch_queue(src->queue, 0, msgs, KSRC_BATCH);
-    }
+    ssize_t n = rd_kafka_consume_batch_queue(src->queue, 0, msgs, KSRC_BATCH);
     if (n > 0)
         return (size_t)n;
     if (src->unflushed) {
@@ -1310,7 +1336,6 @@ static int kafka_source_open(const struct sl_source_args *args, void **state, ch
         snprintf(err, err_len, "kafka source %s: %s", src->node_name, errstr);
         goto fail;
     }
-    src->cooperative = strcmp(rd_kafka_rebalance_protocol(src->rk), "COOPERATIVE") == 0;
     src->reset_offset = reset_offset(src->rk);
     /* fallbacks: both settings always exist */
     src->queued_min = (uint64_t)sl_kafka_conf_int(rd_kafka_conf(src->rk),

@@ -35,10 +35,16 @@ int sl_kafka_txn_init(rd_kafka_t *rk, int timeout_ms, char *err, size_t err_len)
     return -EIO;
 }
 
+/* FAILED has a reason buffer of its own: the sink may fail at any time
+ * (sl_kafka_txn_fail), also while the source still reads an ABORTED answer's
+ * reason, which the sink writes only while a request is open. */
 static void answer(struct sl_txn *txn, enum sl_txn_state state, const char *reason)
 {
-    snprintf(txn->reason, sizeof(txn->reason), "%s", reason ? reason : "");
-    /* release: publishes reason; pairs with the acquire load in sl_kafka_txn_request() */
+    if (state == SL_TXN_FAILED)
+        snprintf(txn->fail_reason, sizeof(txn->fail_reason), "%s", reason ? reason : "");
+    else
+        snprintf(txn->reason, sizeof(txn->reason), "%s", reason ? reason : "");
+    /* release: publishes the reason; pairs with the acquire load in sl_kafka_txn_request() */
     atomic_store_explicit(&txn->state, state, memory_order_release);
 }
 

@@ -32,9 +32,9 @@ void sl_kafka_txn_fail(struct sl_txn *txn, const char *reason);
 
 /* Source: asks the sink to commit its transaction with offsets for the
  * consumer group of cgmd and waits for the answer: SL_TXN_COMMITTED,
- * SL_TXN_ABORTED or SL_TXN_FAILED (why in txn->reason). The sink answers
- * every request (its librdkafka calls are bounded by timeouts) and turns
- * FAILED when it stops, so the wait ends. The caller keeps offsets and
+ * SL_TXN_ABORTED (why in txn->reason) or SL_TXN_FAILED (txn->fail_reason).
+ * The sink answers every request (its librdkafka calls are bounded by
+ * timeouts) and turns FAILED when it stops, so the wait ends. The caller keeps offsets and
  * cgmd and frees them afterwards. */
 enum sl_txn_state sl_kafka_txn_request(struct sl_txn *txn,
                                        rd_kafka_topic_partition_list_t *offsets,

@@ -31,7 +31,8 @@ writer sluice did not write) making the raw values.
     nothing it did not write: the same job with a good file sink, started
     again in the same group, reads every message.
   * settings: topics and pattern together, neither, a bad pattern (what
-    librdkafka's regcomp() would reject at subscribe), a misspelt kafka.*
+    librdkafka's regcomp() would reject at subscribe), a cooperative
+    assignment forced through the kafka map, a misspelt kafka.*
     setting: `sluice validate` exits 2 naming the problem.
 
 usage: kafka_source_test.py SLUICE SOURCE_ROOT   (exit 0 pass, 1 fail, 77 skip)
@@ -230,7 +231,9 @@ def settings_case(sluice, tmp):
              ("group: g", "no topics or pattern"),
              ("topics: [a], kafka: {fetch.wait.max.msx: \"5\"}", "fetch.wait.max.msx"),
              ("pattern: \"orders([\"", "bad regular expression ^orders(["),
-             ("pattern: \"^a{2,1}\"", "bad regular expression ^a{2,1}")]
+             ("pattern: \"^a{2,1}\"", "bad regular expression ^a{2,1}"),
+             ("topics: [a], kafka: {partition.assignment.strategy: cooperative-sticky}",
+              "cooperative-sticky is not offered")]
     for i, (settings, needle) in enumerate(cases):
         if "group" not in settings:
             settings += ", group: g"

@@ -110,7 +110,7 @@ static void test_fail_is_sticky(void)
     CHECK_MSG(failed_then_other == 0, "%u requests answered after FAILED", failed_then_other);
     CHECK_MSG(answered >= REQUESTS / 2 - 1, "only %u answered before the failure", answered);
     CHECK(atomic_load(&txn.state) == SL_TXN_FAILED);
-    CHECK(strstr(txn.reason, "stand-in sink failed") != NULL);
+    CHECK(strstr(txn.fail_reason, "stand-in sink failed") != NULL);
 }
 
 int main(void)

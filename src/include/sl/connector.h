@@ -43,7 +43,8 @@ struct sl_txn {
     const char *job_name;           /* for the default transactional.id */
     void *offsets;                  /* rd_kafka_topic_partition_list_t *, the source's */
     void *group_metadata;           /* rd_kafka_consumer_group_metadata_t *, the source's */
-    char reason[256];               /* ABORTED / FAILED: why */
+    char reason[256];               /* ABORTED: why; written only while REQUESTED */
+    char fail_reason[256];          /* FAILED: why; written once, before FAILED */
 };
 
 /* What a source's open() gets. */
