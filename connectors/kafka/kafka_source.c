@@ -99,6 +99,7 @@
 #define KSRC_PAUSED_POLL_MS 5        /* ... while some partition waits to resume */
 #define KSRC_WAIT_NS 200000          /* one nap while waiting for completions */
 #define KSRC_KICK_US 50000           /* fetch_kick() on empty polls: one per 50 ms */
+#define KSRC_KICK_MAX_US 1000000     /* longest interval of kicks at one offset */
 #define KSRC_BATCH 256u              /* messages taken from librdkafka per call */
 #define KSRC_QUEUE_LOOK 256u         /* queue_watch() every this many messages */
 #define KSRC_QUEUE_LOW 2048u         /* ... restarts fetchers at this queue length */
@@ -188,6 +189,8 @@ struct ksrc_partition {
     int64_t first_offset;              /* first offset read since assigned; -1 none */
     int64_t next_offset;               /* after the last offset read; -1 none */
     int64_t kicked_offset;             /* next_offset at its last fetch_kick(); -1 none */
+    uint64_t kick_after_us;            /* ... no new kick there before this (now_us) */
+    uint64_t kick_delay_us;            /* ... which doubles per kick at one offset */
     uint64_t uncommitted;              /* exactly_once: messages read since the last commit */
     bool paused;
     bool at_end;                       /* until_end: read to its end, nothing newer yet */
@@ -1032,21 +1035,27 @@ static bool consume(struct kafka_source *src, const rd_kafka_message_t *msg)
  * backoff. Nothing is lost or read twice: nothing past that offset was
  * handed on, and what was fetched beyond it is dropped (rd_kafka_seek_
  * partitions bumps the partition's version before it returns, and older
- * messages still queued are discarded) and fetched again. A partition is
- * kicked once per position: one still at the offset of its last kick is
- * left alone, since the gap to its high watermark may hold no message at all
+ * messages still queued are discarded) and fetched again. Kicks of a
+ * partition that stays at one offset come at doubling intervals, up to
+ * KSRC_KICK_MAX_US: the gap to its high watermark may hold no message at all
  * (a transaction's commit or abort markers, which are never handed on). */
 static void fetch_kick(struct kafka_source *src)
 {
     rd_kafka_topic_partition_list_t *list = NULL;
+    uint64_t now = now_us();
     for (uint32_t i = 0; i < src->part_count; i++) {
         struct ksrc_partition *part = &src->parts[i];
         int64_t low, high;
-        if (part->paused || part->next_offset < 0 || part->kicked_offset == part->next_offset ||
+        bool again = part->kicked_offset == part->next_offset;
+        if (part->paused || part->next_offset < 0 || (again && now < part->kick_after_us) ||
             rd_kafka_get_watermark_offsets(src->rk, part->topic, part->partition, &low,
                                            &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
             high <= part->next_offset)
             continue;
+        part->kick_delay_us = again ? part->kick_delay_us * 2 : KSRC_KICK_US;
+        if (part->kick_delay_us > KSRC_KICK_MAX_US)
+            part->kick_delay_us = KSRC_KICK_MAX_US;
+        part->kick_after_us = now + part->kick_delay_us;
         part->kicked_offset = part->next_offset;
         if (!list)
             list = rd_kafka_topic_partition_list_new((int)src->part_count);
