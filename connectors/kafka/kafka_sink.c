@@ -6,9 +6,8 @@
  * advance only over delivered events. The messages in flight are bounded by
  * their bytes (`unconfirmed_bytes`): the keys and the headers' names and
  * values of the messages not yet confirmed, KAFKA_MSG_OVERHEAD_BYTES each,
- * and their values: an in-place
- * value by the arena chunks its write holds (value_arena.h), any other by
- * its bytes. write() first serves delivery reports until they are under the
+ * and their values: an in-place value by the arena chunks its write holds
+ * (value_arena.h), any other by its bytes. write() first serves delivery reports until they are under the
  * bound, so a batch adds at most one batch more. So the depth in flight
  * follows the delivery latency, as librdkafka's queue does for a client that
  * produces without waiting; the runner's SL_SINK_PENDING_MAX writes are a
@@ -578,18 +577,16 @@ static void kafka_sink_on_error(rd_kafka_t *rk, int err, const char *reason, voi
 }
 
 /* Produces vus[0..count) (a message whose value counts value_len bytes,
- * 0 for an in-place one, and whose key has key_len) for write seq; a full
+ * 0 for an in-place one, whose key has key_len, with headers, the ones in
+ * vus or NULL) for write seq; a full
  * local queue is waited out (poll, retry) until the write's deadline.
  * Returns RD_KAFKA_RESP_ERR_NO_ERROR (counted as outstanding and in
  * unconfirmed) or the produce error. */
 static rd_kafka_resp_err_t produce_vus(struct kafka_sink *sink, uint64_t seq,
                                        const rd_kafka_vu_t *vus, size_t count, size_t value_len,
-                                       size_t key_len)
+                                       size_t key_len, const rd_kafka_headers_t *headers)
 {
-    size_t header_len = 0;
-    for (size_t i = 0; i < count; i++)
-        if (vus[i].vtype == RD_KAFKA_VTYPE_HEADERS)
-            header_len = headers_bytes(vus[i].u.headers);
+    size_t header_len = headers_bytes(headers);
     for (;;) {
         rd_kafka_error_t *error = rd_kafka_produceva(sink->rk, vus, count);
         if (!error) {
@@ -636,7 +633,7 @@ static int letter_produce(struct kafka_sink *sink, struct kafka_letter *letter, 
         {.vtype = RD_KAFKA_VTYPE_HEADERS, .u.headers = headers},
     };
     rd_kafka_resp_err_t code = produce_vus(sink, letter->seq, vus, sizeof(vus) / sizeof(vus[0]),
-                                           letter->value_len, letter->key_len);
+                                           letter->value_len, letter->key_len, headers);
     if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
         return 0; /* librdkafka owns headers now */
     rd_kafka_headers_destroy(headers);
@@ -1128,7 +1125,7 @@ static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t 
         vus[n++] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_HEADERS, .u.headers = headers};
     /* an in-place value counts by its arena chunk (stage_event) */
     rd_kafka_resp_err_t code = produce_vus(sink, sink->write_seq, vus, n,
-                                           sink->in_place ? 0 : value_len, key_len);
+                                           sink->in_place ? 0 : value_len, key_len, headers);
     if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
         return; /* librdkafka owns headers now */
     if (headers)
