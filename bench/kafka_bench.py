@@ -38,8 +38,10 @@ the script checks that every partition still starts at offset 0):
           the same topic, printing each message's partition only (-f
           '%p\\n': it reads no field of a message), and vs a kcat -C that
           reads what the source maps (-f '%k %T %h %s\\n' to /dev/null:
-          key, timestamp, headers, value; its prefetch unbounded, so that
-          it never idles through the fetch backoff described next).
+          key, timestamp, headers, value), and vs kcat -C as it comes (no
+          -f: each value and a newline, to /dev/null); those two with
+          their prefetch unbounded, so that they never idle through the
+          fetch backoff described next.
           The source runs again with `headers: false` ("sluice no-hdr":
           Kafka headers left unread, as kcat -f '%p\\n' leaves them),
           against the same kcat -C runs.
@@ -49,8 +51,8 @@ the script checks that every partition still starts at offset 0):
           on (the final drain, commit and group leave come after it);
           kcat's span is its process, start to exit (no group join).
           Each source measurement is the median of --repeat runs (3),
-          the seven (sluice, sluice no-hdr and kcat -C, with N and N/4
-          messages each, and the fields-reading kcat) taking turns round
+          the eight (sluice, sluice no-hdr and kcat -C, with N and N/4
+          messages each, and the fields-reading and value kcats) taking turns round
           by round, who goes first rotating. Medians, because
           librdkafka 2.0.2 stops fetching for 1 s whenever 100 k messages
           (queued.min.messages) or queued.max.messages.kbytes (8 MiB as
@@ -556,31 +558,33 @@ sinks:
 
 
 # kcat -C's output formats: FORMAT_NONE reads no field of a message (one
-# line per message, counted); FORMAT_FIELDS reads what the source maps:
-# key, timestamp, headers (librdkafka parses them per message, as for the
-# source) and the value, written to /dev/null.
+# line per message, counted); FORMAT_VALUE is kcat's own default (no -f:
+# each value and a newline), to /dev/null; FORMAT_FIELDS reads what the
+# source maps: key, timestamp, headers (librdkafka parses them per message,
+# as for the source) and the value, to /dev/null.
 FORMAT_NONE = "%p\\n"
+FORMAT_VALUE = None
 FORMAT_FIELDS = "%k %T %h %s\\n"
 
 
 def kcat_consume(tmp, broker, n, fmt=FORMAT_NONE):
     """kcat -C -f fmt of the first n messages of bench_sluice: (wall s, CPU
     s, the broker's CPU ms meanwhile). FORMAT_NONE's lines are counted; with
-    FORMAT_FIELDS (values may hold newlines) exit 0 with -c n over a topic
+    the others (values may hold newlines) exit 0 with -c n over a topic
     that holds n messages (as FORMAT_NONE's count shows) is the check."""
     out = os.path.join(tmp, "kcat_c.out") if fmt == FORMAT_NONE else os.devnull
-    # FORMAT_FIELDS' kcat falls behind its fetcher: with librdkafka's queue
-    # bounds (100 k messages, 64 MiB) it would idle through 2.0.2's fixed
-    # 1 s fetch backoff (see the source case), which sluice's source works
-    # around; unbounded here, it measures reading the fields, not that
+    # FORMAT_FIELDS' kcat falls behind its fetcher (FORMAT_VALUE's may): with
+    # librdkafka's queue bounds (100 k messages, 64 MiB) it would idle through
+    # 2.0.2's fixed 1 s fetch backoff (see the source case), which sluice's
+    # source works around; unbounded here, it measures reading, not that
     unbounded = (["-X", "queued.min.messages=10000000", "-X",
-                  "queued.max.messages.kbytes=2097151"] if fmt == FORMAT_FIELDS else [])
+                  "queued.max.messages.kbytes=2097151"] if fmt != FORMAT_NONE else [])
     broker0 = process_cpu_ns(broker.proc.pid)
     with open(out, "wb") as f:
         kwall, kcpu, krc, kerr = timed(["kcat", "-C", "-b", broker.bootstrap, "-t",
                                         "bench_sluice", "-o", "beginning", "-e", "-q",
                                         "-c", str(n), "-X", "fetch.wait.max.ms=10"] +
-                                       unbounded + ["-f", fmt],
+                                       unbounded + (["-f", fmt] if fmt else []),
                                        stdout=f,
                                        stderr_path=os.path.join(tmp, "kcat_c.err"))
     got = n
@@ -631,7 +635,8 @@ def bench_source(sluice, tmp, broker, n, size, ends, repeat):
         "nohdr": consume(n, False), "nohdr_q": consume(n // 4, False),
         "kcat": lambda: kcat_consume(tmp, broker, n),
         "kcat_q": lambda: kcat_consume(tmp, broker, n // 4),
-        "fields": lambda: kcat_consume(tmp, broker, n, FORMAT_FIELDS)})
+        "fields": lambda: kcat_consume(tmp, broker, n, FORMAT_FIELDS),
+        "value": lambda: kcat_consume(tmp, broker, n, FORMAT_VALUE)})
     span, cpu, threads = m["sluice"]
     q_span, q_cpu, _ = m["sluice_q"]
     s = row("source", "sluice", n, size, span, cpu)
@@ -653,7 +658,15 @@ def bench_source(sluice, tmp, broker, n, size, ends, repeat):
     print("source vs a kcat -C that reads the fields the source maps (-f '%s' to "
           "/dev/null): kcat %.3f s, sluice %.3f s, ratio %.2f"
           % (FORMAT_FIELDS.replace("\\n", ""), fwall, span, s["ratio_vs_kcat_fields"]))
-    return [s, h, k, f]
+    vwall, vcpu, _ = m["value"]
+    v = row("source", "kcat -C value", n, size, vwall, None, vwall)
+    v["kcat_cpu_s"] = round(vcpu, 2)
+    s["ratio_vs_kcat_value"] = round(vwall / span, 2)
+    h["ratio_vs_kcat_value"] = round(vwall / h_span, 2)
+    print("source vs kcat -C as it comes (no -f: each value and a newline, to /dev/null): "
+          "kcat %.3f s; sluice %.3f s, ratio %.2f; no-hdr %.3f s, ratio %.2f"
+          % (vwall, span, s["ratio_vs_kcat_value"], h_span, h["ratio_vs_kcat_value"]))
+    return [s, h, k, v, f]
 
 
 def bench_e2e(sluice, tmp, broker, n, size, ends):
@@ -753,7 +766,7 @@ def main():
     fields = ["case", "client", "events", "event_bytes", "seconds", "wall_s", "messages_per_s",
               "MB_per_s", "sluice_cpu_s", "events_per_cpu_s", "kcat_cpu_s", "ratio_vs_kcat",
               "steady_per_s", "steady_events_per_cpu_s", "steady_ratio", "source_thread_ms",
-              "source_thread_wait_ms", "ratio_vs_kcat_fields"]
+              "source_thread_wait_ms", "ratio_vs_kcat_fields", "ratio_vs_kcat_value"]
     with open(out, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
