@@ -6,17 +6,18 @@
  * advance only over delivered events. The messages in flight are bounded by
  * their bytes (`unconfirmed_bytes`): the keys and the headers' names and
  * values of the messages not yet confirmed, KAFKA_MSG_OVERHEAD_BYTES each,
- * and their values: an in-place value by the arena chunks its write holds
- * (value_arena.h), any other by its bytes. write() first serves delivery reports until they are under the
- * bound, so a batch adds at most one batch more. So the depth in flight
- * follows the delivery latency, as librdkafka's queue does for a client that
- * produces without waiting; the runner's SL_SINK_PENDING_MAX writes are a
- * second, looser bound.
+ * and their values' bytes. write() first serves delivery reports until
+ * they are under the bound, so a batch adds at most one batch more. So the
+ * depth in flight follows the delivery latency, as librdkafka's queue does
+ * for a client that produces without waiting; the runner's
+ * SL_SINK_PENDING_MAX writes and (raw values) the worker's batch pool are
+ * further bounds.
  *
  * Message mapping:
  *   value      raw: the event as an unprefixed FlatBuffer (the `raw` framing,
- *              converted with sl_fb_prefixed_to_raw so that alignment holds;
- *              `flatc -b`, `sluice decode --framing raw` read it);
+ *              converted in place with sl_fb_prefixed_to_raw so that
+ *              alignment holds; `flatc -b`, `sluice decode --framing raw`
+ *              read it);
  *              json: the event as one JSON object (sl_fb_to_json)
  *   key        the `key` expression's value (string, or int as decimal text),
  *              else the envelope key; absent: a null key (random partition)
@@ -24,13 +25,16 @@
  *   timestamp  envelope ts, µs -> ms (none: the produce time)
  *   headers    the envelope headers, in order
  *
- * Delivery: a raw value is converted straight into the write's value arena
- * (value_arena.h) and produced without RD_KAFKA_MSG_F_COPY: librdkafka reads
- * it in place until its delivery report, and the write's arena run is given
- * back once the write is confirmed. JSON values, and every value under
- * exactly_once (whose writes are confirmed before their delivery reports),
- * are produced with COPY from a reusable staging buffer. A full local queue
- * is backpressure (poll, retry). A message
+ * Delivery: a raw value is converted in the batch itself and produced
+ * without RD_KAFKA_MSG_F_COPY: librdkafka reads it in place until its
+ * delivery report, so write() returns SL_SINK_WRITE_HELD and the runner
+ * keeps the batch until the write is confirmed (sl/connector.h); abandon()
+ * purges and destroys the producer when the run gives up on the sink. JSON
+ * values, and every value under exactly_once (whose writes are confirmed
+ * before their delivery reports, and whose batches must not wait for a
+ * commit that needs the worker's next ones), are produced with COPY from a
+ * reusable staging buffer. A full local queue is backpressure (poll,
+ * retry). A message
  * that finally fails (after librdkafka's retries, message.timeout.ms) or that
  * cannot be produced at all (over message.max.bytes, no JSON form, no topic)
  * is produced to the dead-letter topic with the headers sluice.error.reason
@@ -83,7 +87,6 @@
 #include "kafka_txn.h"
 #include "mock_cluster.h"
 #include "sl/connector.h"
-#include "value_arena.h"
 
 #define KAFKA_WAIT_MARGIN_MS 10000   /* beyond message.timeout.ms for a delivery report */
 #define KAFKA_QUEUE_FULL_POLL_MS 10  /* one wait while the local queue is full */
@@ -135,10 +138,10 @@ static const struct sl_option kafka_sink_options[] = {
      "produce requests in flight per broker connection, 1..5 "
      "(max.in.flight.requests.per.connection; the idempotent producer keeps order up to 5)"},
     {"unconfirmed_bytes", SL_OPT_SIZE, "128MiB", false, NULL,
-     "bound on the messages produced and not yet confirmed: their values (raw ones by the "
-     "256 KiB arena chunks their batches hold), keys, header bytes and 256 bytes each; a "
-     "write waits for delivery reports while they are over it (the sink's memory bound, "
-     "docs/memory.md), 1MiB..1GiB"},
+     "bound on the messages produced and not yet confirmed: their values, keys, header "
+     "bytes and 256 bytes each; a write waits for delivery reports while they are over it "
+     "(the sink's memory bound, docs/memory.md; raw values stay in their batches, which "
+     "the worker's batch pool bounds too), 1MiB..1GiB"},
     {"delivery_timeout", SL_OPT_DURATION, "120s", false, NULL,
      "how long a message is retried before it counts as failed and is dead-lettered "
      "(message.timeout.ms)"},
@@ -194,7 +197,6 @@ struct kafka_write {
     uint32_t dead;               /* its events dead-lettered so far */
     int64_t started_ms;          /* CLOCK_MONOTONIC */
     uint64_t bytes;              /* at-least-once: what it counts in unconfirmed */
-    struct value_run values;     /* in_place: its values; released once confirmed */
 };
 
 /* One sink instance; owned and touched by its sink thread only. */
@@ -208,8 +210,8 @@ struct kafka_sink {
     int64_t wait_ms;             /* bound on one batch's delivery: timeout + margin */
     int64_t deadline_ms;         /* of the current write() (CLOCK_MONOTONIC) */
     uint16_t voff_id, voff_key, voff_ts, voff_headers, voff_header_key, voff_header_value;
-    bool in_place;               /* raw values produced from the arena, no COPY */
-    struct value_arena values;   /* in_place: spare chunks of the writes' runs */
+    bool in_place;               /* raw values produced from the batch, no COPY */
+    bool write_held;             /* the current write produced a value in place */
     uint8_t *staged;             /* the current event in the raw framing */
     size_t staged_len;           /* bytes */
     uint8_t *staging;            /* !in_place: the staged event; dead letters' events */
@@ -874,7 +876,6 @@ static int sink_serve(struct kafka_sink *sink, int timeout_ms, char *err, size_t
            sink->writes[(sink->confirmed + 1) % SL_SINK_PENDING_MAX].outstanding == 0) {
         sink->confirmed++; /* every message reported: librdkafka holds no value of it */
         struct kafka_write *write = &sink->writes[sink->confirmed % SL_SINK_PENDING_MAX];
-        value_release(&sink->values, &write->values);
         sink->unconfirmed -= write->bytes;
         write->bytes = 0;
         sink->dead_confirmed += write->dead;
@@ -1021,21 +1022,13 @@ static const char *event_topic(struct kafka_sink *sink, const char **why)
     return sink->topic_text;
 }
 
-/* Copies the event (size-prefixed, len bytes) in the raw framing to
- * sink->staged: into the current write's arena run (in_place), else into
- * staging, which grows (doubling) to the largest event and is reused. */
-static void stage_event(struct kafka_sink *sink, const uint8_t *frame, size_t len)
+/* The event (size-prefixed, len bytes) in the raw framing at sink->staged:
+ * converted in the batch itself (in_place; the runner keeps the batch
+ * until the write is confirmed), else copied into staging, which grows
+ * (doubling) to the largest event and is reused. */
+static void stage_event(struct kafka_sink *sink, uint8_t *frame, size_t len)
 {
-    struct kafka_write *write = &sink->writes[sink->write_seq % SL_SINK_PENDING_MAX];
-    if (!sink->in_place) {
-        sink->staged = staging_reserve(sink, len);
-    } else { /* the chunks the write takes count in unconfirmed, not its values */
-        size_t held = write->values.held;
-        sink->staged = value_alloc(&sink->values, &write->values, len);
-        size_t taken = write->values.held - held; /* a chunk, or 0 */
-        write->bytes += taken;
-        sink->unconfirmed += taken;
-    }
+    sink->staged = sink->in_place ? frame : staging_reserve(sink, len);
     sink->staged_len = sl_fb_prefixed_to_raw(sink->staged, frame, len);
 }
 
@@ -1083,7 +1076,7 @@ static const void *event_value(struct kafka_sink *sink, size_t raw_len, size_t *
 
 /* Produces the event at frame[0..len) (a verified, size-prefixed event).
  * Events that cannot be produced are queued as dead letters. */
-static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t len)
+static void produce_event(struct kafka_sink *sink, uint8_t *frame, size_t len)
 {
     char why[KAFKA_REASON_BYTES];
     const char *reason = NULL;
@@ -1112,7 +1105,7 @@ static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t 
     vus[1] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {(void *)key, key_len}};
     vus[2] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_VALUE,
                              .u.mem = {(void *)value, value_len}};
-    /* in_place: value is in the write's arena run, kept until the write is confirmed */
+    /* in_place: value is in the batch, held until the write is confirmed */
     vus[3] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_MSGFLAGS,
                              .u.i = sink->in_place ? 0 : RD_KAFKA_MSG_F_COPY};
     vus[4] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_OPAQUE,
@@ -1123,11 +1116,12 @@ static void produce_event(struct kafka_sink *sink, const uint8_t *frame, size_t 
     rd_kafka_headers_t *headers = event_headers(sink, root);
     if (headers)
         vus[n++] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_HEADERS, .u.headers = headers};
-    /* an in-place value counts by its arena chunk (stage_event) */
-    rd_kafka_resp_err_t code = produce_vus(sink, sink->write_seq, vus, n,
-                                           sink->in_place ? 0 : value_len, key_len, headers);
-    if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
+    rd_kafka_resp_err_t code =
+        produce_vus(sink, sink->write_seq, vus, n, value_len, key_len, headers);
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        sink->write_held |= sink->in_place;
         return; /* librdkafka owns headers now */
+    }
     if (headers)
         rd_kafka_headers_destroy(headers);
     if (code == RD_KAFKA_RESP_ERR__FATAL) {
@@ -1159,8 +1153,9 @@ static int kafka_sink_write(void *state, struct sl_batch *batch, char *err, size
     sink->deadline_ms = now + sink->wait_ms;
     struct kafka_write *write = &sink->writes[++sink->write_seq % SL_SINK_PENDING_MAX];
     /* the runner keeps at most SL_SINK_PENDING_MAX writes unconfirmed */
-    SL_ASSERT(write->outstanding == 0 && write->values.head == NULL && write->bytes == 0);
+    SL_ASSERT(write->outstanding == 0 && write->bytes == 0);
     write->started_ms = now;
+    sink->write_held = false;
     uint32_t count = sl_batch_entry_count(batch);
     for (uint32_t i = 0; i < count && !sink->fatal[0]; i++) {
         const struct sl_batch_entry *entry = sl_batch_entry_at(batch, i);
@@ -1170,7 +1165,9 @@ static int kafka_sink_write(void *state, struct sl_batch *batch, char *err, size
     rc = letters_produce(sink, err, err_len);
     if (rc)
         return rc;
-    return sink->fatal[0] ? sink_fatal(sink, err, err_len) : 0;
+    if (sink->fatal[0])
+        return sink_fatal(sink, err, err_len);
+    return sink->write_held ? SL_SINK_WRITE_HELD : 0;
 }
 
 /* ---- open / close ---- */
@@ -1277,9 +1274,6 @@ static void kafka_sink_free(struct kafka_sink *sink)
     if (sink->plan->json)
         sl_fb_json_fini(&sink->json);
     free(sink->staging);
-    for (uint32_t i = 0; i < SL_SINK_PENDING_MAX; i++)
-        value_release(&sink->values, &sink->writes[i].values);
-    value_arena_fini(&sink->values);
     if (sink->errors) {
         sl_fbb_fini(&sink->letter_builder);
         free(sink->forwarded);
@@ -1411,6 +1405,21 @@ static int kafka_sink_close(void *state, char *err, size_t err_len)
     return rc;
 }
 
+/* abandon() of sl/connector.h: the run gave up on the sink. Queued and
+ * in-flight messages are purged and the producer is destroyed (its threads
+ * joined), so librdkafka reads no held batch any more; nothing is flushed,
+ * dead-lettered or committed. */
+static void kafka_sink_abandon(void *state)
+{
+    struct kafka_sink *sink = state;
+    sl_kafka_txn_fail(sink->txn, "the kafka sink failed");
+    rd_kafka_purge(sink->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    if (sink->rkt)
+        rd_kafka_topic_destroy(sink->rkt);
+    rd_kafka_destroy(sink->rk);
+    kafka_sink_free(sink);
+}
+
 const struct sl_sink_type sl_sink_kafka = {
     .name = "kafka",
     .summary = "produce events to a Kafka topic (idempotent producer, delivery-checked)",
@@ -1422,5 +1431,6 @@ const struct sl_sink_type sl_sink_kafka = {
     .close = kafka_sink_close,
     .completed = kafka_sink_completed,
     .dead_lettered = kafka_sink_dead_lettered,
+    .abandon = kafka_sink_abandon,
     .errors_port = true,
 };

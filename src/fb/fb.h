@@ -394,7 +394,8 @@ const uint8_t *sl_fbb_finish(struct sl_fbb *b, sl_fb_ref root, bool size_prefixe
  * (all other offsets are relative and unchanged). One copy, O(len). */
 
 /* Raw form of the prefixed buffer src[0..len) (len >= 8) into dst (len
- * bytes). Returns len. */
+ * bytes; dst may be src: then only its first 8 bytes are rewritten).
+ * Returns len. */
 size_t sl_fb_prefixed_to_raw(uint8_t *dst, const uint8_t *src, size_t len);
 /* Prefixed form of the raw buffer src[0..len) (len >= 4) into dst (len + 8
  * bytes). Returns len + 8. */

@@ -6,7 +6,8 @@ size_t sl_fb_prefixed_to_raw(uint8_t *dst, const uint8_t *src, size_t len)
     uint32_t root = sl_fb_u32(src + 4) + 4; /* the body stays at the same offset */
     memcpy(dst, &root, 4);
     memset(dst + 4, 0, 4);
-    memcpy(dst + 8, src + 8, len - 8);
+    if (dst != src)
+        memcpy(dst + 8, src + 8, len - 8);
     return len;
 }
 

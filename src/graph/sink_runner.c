@@ -13,7 +13,10 @@
  * confirms writes later: its batches wait in a FIFO of at most
  * SL_SINK_PENDING_MAX (worker, tag, writes) entries, published in order once
  * completed() covers their write; while the rings are idle the thread
- * serves completed() instead of sleeping on its doorbell.
+ * serves completed() instead of sleeping on its doorbell. A batch whose
+ * write() returned SL_SINK_WRITE_HELD (a worker's, or one of the errors
+ * port it reads) goes back to its pool from that FIFO once confirmed; when
+ * the sink fails, abandon() first, then every held batch goes back.
  *
  * Errors ports (run.h, sl/connector.h): a sink whose errors port another
  * sink reads makes the port's batch pool on its thread before open() and,
@@ -49,13 +52,18 @@ static void publish_written(struct sl_sink_runner *sink, uint32_t w, uint64_t ta
         sl_doorbell_ring(&worker->bell);
 }
 
-/* A batch whose ack waits for its write() to be confirmed. */
+/* A batch whose ack (or return, when held) waits for its write() to be
+ * confirmed. */
 struct sink_pending {
     uint64_t tag;
     uint64_t writes;            /* write() calls up to and including this batch's */
-    uint32_t worker;
+    uint32_t worker;            /* NO_WORKER: a held batch of the errors port */
     uint32_t events;
+    struct sl_batch *held;      /* SL_SINK_WRITE_HELD: returned once confirmed; else NULL */
+    uint32_t returner;          /* held: this thread's returner index for its pool */
 };
+
+#define NO_WORKER UINT32_MAX
 
 static void count_written(struct sl_sink_runner *sink, uint32_t events)
 {
@@ -69,17 +77,49 @@ struct sink_loop {
     const struct sl_sink_type *type;
     const char *name;
     bool healthy;
+    bool opened;                /* open() succeeded: abandon() applies */
     uint64_t writes;            /* write() calls made */
     struct sink_pending pending[SL_SINK_PENDING_MAX]; /* FIFO, oldest at head */
     uint32_t head, count;
 };
 
+/* The sink failed: nothing more is acknowledged; a sink that may hold
+ * batches is abandoned, then the held ones go back to their pools. */
 static void loop_fail(struct sink_loop *loop, const char *err)
 {
     sl_log(SL_LOG_ERROR, "sink %s: %s", loop->name, err);
     sl_run_fail(loop->sink->run, -EIO);
+    if (loop->healthy && loop->opened && loop->type->abandon)
+        loop->type->abandon(loop->sink->state);
     loop->healthy = false;
-    loop->count = 0; /* never acknowledged */
+    for (; loop->count; loop->count--) { /* never acknowledged */
+        struct sink_pending *p = &loop->pending[loop->head];
+        if (p->held)
+            sl_pool_return(p->held, p->returner);
+        loop->head = (loop->head + 1) % SL_SINK_PENDING_MAX;
+    }
+}
+
+/* write() of batch: 0, or 1 when held (SL_SINK_WRITE_HELD), or -1 when the
+ * sink failed. */
+static int loop_write(struct sink_loop *loop, struct sl_batch *batch)
+{
+    char err[256] = "";
+    loop->writes++;
+    int rc = loop->type->write(loop->sink->state, batch, err, sizeof(err));
+    if (rc < 0) {
+        loop_fail(loop, err);
+        return -1;
+    }
+    SL_ASSERT(rc == 0 || (rc == SL_SINK_WRITE_HELD && loop->type->completed &&
+                          loop->type->abandon));
+    return rc;
+}
+
+static void pending_add(struct sink_loop *loop, struct sink_pending pending)
+{
+    loop->pending[(loop->head + loop->count) % SL_SINK_PENDING_MAX] = pending;
+    loop->count++;
 }
 
 /* Serves completed() for at most timeout_ms and publishes the pending
@@ -94,8 +134,12 @@ static void loop_confirm(struct sink_loop *loop, int timeout_ms)
     }
     while (loop->count && loop->pending[loop->head].writes <= (uint64_t)done) {
         struct sink_pending *p = &loop->pending[loop->head];
-        publish_written(loop->sink, p->worker, p->tag);
-        count_written(loop->sink, p->events);
+        if (p->held)
+            sl_pool_return(p->held, p->returner);
+        if (p->worker != NO_WORKER) {
+            publish_written(loop->sink, p->worker, p->tag);
+            count_written(loop->sink, p->events);
+        }
         loop->head = (loop->head + 1) % SL_SINK_PENDING_MAX;
         loop->count--;
     }
@@ -110,10 +154,10 @@ static void loop_confirm(struct sink_loop *loop, int timeout_ms)
 static bool loop_errors_batch(struct sink_loop *loop, struct sl_sink_errors *errors,
                               struct sl_batch *batch)
 {
-    char err[256] = "";
     uint32_t events = sl_batch_event_count(batch);
-    if (loop->healthy && events && loop->type->write(loop->sink->state, batch, err, sizeof(err)))
-        loop_fail(loop, err);
+    while (loop->healthy && loop->count == SL_SINK_PENDING_MAX)
+        loop_confirm(loop, 10);
+    bool held = loop->healthy && events && loop_write(loop, batch) == SL_SINK_WRITE_HELD;
     if (loop->healthy) {
         /* release: the write above happened before; pairs with the acquire
          * load in sl_sink_errors_written() */
@@ -123,7 +167,11 @@ static bool loop_errors_batch(struct sink_loop *loop, struct sl_sink_errors *err
         atomic_store_explicit(&errors->failed, true, memory_order_release);
     }
     bool end = batch_is_end(batch);
-    sl_pool_return(batch, 0); /* this thread is the port pool's only returner */
+    if (held) /* an end of stream has no events: never held */
+        pending_add(loop, (struct sink_pending){.writes = loop->writes, .worker = NO_WORKER,
+                                                .held = batch, .returner = 0});
+    else
+        sl_pool_return(batch, 0); /* this thread is the port pool's only returner */
     return end;
 }
 
@@ -141,29 +189,29 @@ static void errors_end(struct sl_sink_errors *errors)
 }
 
 /* Writes one batch from worker w (if it has events) and publishes its ack,
- * at once or, with completed(), once confirmed. */
+ * at once or, with completed(), once confirmed; then returns it to the
+ * worker's pool, or leaves that to loop_confirm() when held. */
 static void loop_batch(struct sink_loop *loop, uint32_t w, struct sl_batch *batch)
 {
-    char err[256] = "";
     struct sl_sink_runner *sink = loop->sink;
     uint32_t events = sl_batch_event_count(batch);
     while (loop->healthy && loop->count == SL_SINK_PENDING_MAX)
         loop_confirm(loop, 10);
-    if (loop->healthy && events) {
-        loop->writes++;
-        if (loop->type->write(sink->state, batch, err, sizeof(err)))
-            loop_fail(loop, err);
-    }
-    if (!loop->healthy)
-        return;
-    if (!loop->type->completed) {
-        publish_written(sink, w, batch->tag);
-        count_written(sink, events);
+    bool held = loop->healthy && events && loop_write(loop, batch) == SL_SINK_WRITE_HELD;
+    if (!loop->healthy || !loop->type->completed) {
+        if (loop->healthy) {
+            publish_written(sink, w, batch->tag);
+            count_written(sink, events);
+        }
+        sl_pool_return(batch, sink->index);
         return;
     }
-    loop->pending[(loop->head + loop->count) % SL_SINK_PENDING_MAX] = (struct sink_pending){
-        .tag = batch->tag, .writes = loop->writes, .worker = w, .events = events};
-    loop->count++;
+    pending_add(loop, (struct sink_pending){.tag = batch->tag, .writes = loop->writes,
+                                            .worker = w, .events = events,
+                                            .held = held ? batch : NULL,
+                                            .returner = sink->index});
+    if (!held)
+        sl_pool_return(batch, sink->index);
 }
 
 void *sl_sink_main(void *arg)
@@ -185,6 +233,8 @@ void *sl_sink_main(void *arg)
                              .healthy = true};
     if (loop.type->open(&args, &sink->state, err, sizeof(err)) != 0)
         loop_fail(&loop, err);
+    else
+        loop.opened = true;
     uint32_t workers = run->job->workers, open = workers + (sink->errors_in ? 1 : 0);
     bool eos[SL_JOB_WORKERS_MAX] = {false};
     while (open) {
@@ -195,12 +245,11 @@ void *sl_sink_main(void *arg)
                 continue;
             busy = true;
             struct sl_batch *batch = item;
-            loop_batch(&loop, w, batch);
-            if (batch_is_end(batch)) {
+            if (batch_is_end(batch)) { /* read before loop_batch() gives it back */
                 eos[w] = true;
                 open--;
             }
-            sl_pool_return(batch, sink->index);
+            loop_batch(&loop, w, batch);
         }
         void *item;
         if (sink->errors_in && sl_ring_pop(sink->errors_in->ring, &item) == 0) {

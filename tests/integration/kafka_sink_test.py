@@ -32,6 +32,9 @@ sluice did not write) decoding.
     size limit applies to the port).
   * settings: topic and topic_expr together, neither, a misspelt kafka.*
     setting: `sluice validate` exits 2 naming the setting.
+  * a raw sink that fails while it holds its batches (its broker set down,
+    delivery_timeout 1s, so its dead letters fail too): the run exits 1
+    with the reason instead of hanging on the worker's batches.
 
 usage: kafka_sink_test.py SLUICE SOURCE_ROOT   (exit 0 pass, 1 fail, 77 skip)
 """
@@ -430,6 +433,51 @@ sinks:
               % h.get("sluice.error.topic"))
 
 
+def test_fails_holding_batches(sluice, tmp):
+    """A raw kafka sink holds its batches until their writes are confirmed
+    (sl/connector.h, SL_SINK_WRITE_HELD). Its broker is set down while a
+    rate-limited generator runs: the sink soon holds all 8 batches of the
+    worker, whose next events wait. With delivery_timeout 1s the messages
+    fail, their dead letters fail too (no broker), and the sink fails: the
+    run must abandon the producer and give the held batches back, so that
+    the worker and generator finish and the job exits 1 with the reason
+    instead of hanging."""
+    own = os.path.join(tmp, "held")  # its own bootstrap file
+    os.makedirs(own)
+    broker = Broker(sluice, own, ["held:1"])
+    path = os.path.join(tmp, "held.yaml")
+    with open(path, "w") as f:
+        f.write(f"""
+job: kafka_sink_held
+schemas: [orders]
+runtime: {{batches: 8, batch_events: 256}}
+sources:
+  g: {{type: gen, count: 12000, rate: 4000, seed: {SEED + 4}}}
+sinks:
+  k: {{type: kafka, input: g, brokers: "{broker.bootstrap}", topic: held,
+      dead_letter_topic: held_letters, delivery_timeout: 1s}}
+""")
+    err_path = os.path.join(tmp, "held.err")
+    try:
+        with open(err_path, "w") as err:
+            job = subprocess.Popen([sluice, "run", path], stdout=subprocess.DEVNULL, stderr=err)
+        time.sleep(1)
+        reply = broker.command("broker 1 down")
+        check(reply.startswith("ok"), "broker control: " + reply)
+        try:
+            rc = job.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            job.kill()
+            rc = "none (killed after 90 s: held batches never came back?)"
+        with open(err_path) as f:
+            text = f.read()
+        check(rc == 1, "held: exit %s, wanted 1: %s" % (rc, text[-1500:]))
+        check(re.search(r"^sluice: error: sink k: ", text, re.M) is not None,
+              "held: the sink's failure is reported: " + text[-1500:])
+    finally:
+        broker.stop()
+
+
 def decode_values(sluice, tmp, fmt, values):
     """The events of message values as dicts (raw: through `sluice decode`)."""
     if fmt == "json":
@@ -567,6 +615,7 @@ def main():
         test_dead_letter_delivery(sluice, tmp, broker)
         test_errors_port(sluice, root, tmp, broker)
         test_bad_settings(sluice, tmp)
+        test_fails_holding_batches(sluice, tmp)
     finally:
         broker.stop()
         if failures == 0:

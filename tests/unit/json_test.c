@@ -197,6 +197,10 @@ static void test_framing_conversions(void)
     CHECK(sl_fb_verify(raw, len - 4, false, event, &opts, err, 256) != 0);
     size_t raw_len = sl_fb_prefixed_to_raw(raw, prefixed, len);
     CHECK_MSG(sl_fb_verify(raw, raw_len, false, event, &opts, err, 256) == 0, "%s", err);
+    /* in place (the kafka sink's values): the same bytes */
+    memcpy(again, prefixed, len);
+    CHECK(sl_fb_prefixed_to_raw(again, again, len) == raw_len);
+    CHECK(memcmp(again, raw, raw_len) == 0);
     size_t again_len = sl_fb_raw_to_prefixed(again, raw, raw_len);
     CHECK(again_len == raw_len + 8 && sl_fb_u32(again) == again_len - 4);
     CHECK_MSG(sl_fb_verify(again, again_len, true, event, &opts, err, 256) == 0, "%s", err);

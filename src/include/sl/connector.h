@@ -155,9 +155,9 @@ struct sl_sink_args {
  *
  * A sink whose destination confirms later (kafka: delivery reports) sets
  * completed(); then write() returns once the batch's events are queued to
- * its client (keeping no pointer into the batch; it may first wait for
- * confirmations, up to its delivery bound, to keep within its memory
- * bound) and
+ * its client (keeping no pointer into the batch unless it holds the batch,
+ * below; it may first wait for confirmations, up to its delivery bound, to
+ * keep within its memory bound) and
  *   completed(state, timeout_ms)  serves the client for at most timeout_ms
  *                       and returns how many write() calls, counted from the
  *                       first, are confirmed in full (it only grows), or
@@ -165,6 +165,17 @@ struct sl_sink_args {
  * The runner acknowledges a batch only once its write is confirmed and keeps
  * at most SL_SINK_PENDING_MAX writes unconfirmed; it calls completed() while
  * its rings are idle too (a transactional sink serves sl_txn requests there).
+ * Such a sink may keep the batch for its client to read in place: write()
+ * then returns SL_SINK_WRITE_HELD instead of 0 and may have rewritten the
+ * events' bytes in place (the batch is the sink's alone until returned);
+ * the runner returns the batch to its pool only once completed() covers
+ * that write (a worker's pool is the bound on what is held: its batches
+ * wait, backpressure). A sink that holds batches sets
+ *   abandon(state)      called instead of close() when the run gives up on
+ *                       the sink (a write or completed() failed): releases
+ *                       it without flushing; once it returns, its client
+ *                       reads no batch any more (the runner then returns
+ *                       them) and nothing else is called on state.
  * Such a sink may also set
  *   dead_lettered(state)  how many events of the writes confirmed so far
  *                       went to a dead-letter topic or the errors port
@@ -177,6 +188,7 @@ struct sl_sink_args {
  * 1024 writes of 256-event batches are 262,144 messages: at 1 M messages/s it
  * binds only when confirmations take longer than 0.26 s. */
 #define SL_SINK_PENDING_MAX 1024u
+#define SL_SINK_WRITE_HELD 1 /* write(): the client reads the batch until confirmed */
 struct sl_sink_type {
     const char *name;
     const char *summary;
@@ -188,6 +200,7 @@ struct sl_sink_type {
     int (*close)(void *state, char *err, size_t err_len);
     int64_t (*completed)(void *state, int timeout_ms, char *err, size_t err_len);
     uint64_t (*dead_lettered)(void *state);
+    void (*abandon)(void *state);
     bool discards;  /* write() ignores events (null): the runtime passes none */
     bool errors_port; /* has an errors port another sink may read (args->errors) */
 };
