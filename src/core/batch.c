@@ -4,28 +4,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-
-#define HUGE_PAGE_BYTES ((size_t)2 << 20) /* x86-64's transparent huge page */
-
-/* An arena of arena_bytes (a multiple of SL_CACHE_LINE). One of a huge page
- * or more starts on a huge page boundary and its huge pages are advised as
- * such (MADV_HUGEPAGE; Linux's THP default is "madvise"): its first fill
- * takes one page fault per 2 MiB instead of 512, which costs a data path
- * that fills fresh batches at full rate (kafka sink bench: about a tenth
- * of its CPU). Only whole huge pages inside arena_bytes are advised, so a
- * batch never maps more than its arena_bytes (the pools' memory bound). */
-static uint8_t *arena_alloc(size_t arena_bytes)
-{
-    if (arena_bytes < HUGE_PAGE_BYTES)
-        return aligned_alloc(SL_CACHE_LINE, arena_bytes);
-    /* aligned_alloc wants a size that is a multiple of the alignment */
-    size_t span = (arena_bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
-    uint8_t *arena = aligned_alloc(HUGE_PAGE_BYTES, span);
-    if (arena) /* where THP is off this fails (EINVAL) and changes nothing */
-        (void)madvise(arena, arena_bytes & ~(HUGE_PAGE_BYTES - 1), MADV_HUGEPAGE);
-    return arena;
-}
 
 static bool batch_limits_valid(const struct sl_batch_limits *limits)
 {
@@ -39,9 +17,10 @@ int sl_batch_init(struct sl_batch *batch, const struct sl_batch_limits *limits)
     if (!batch_limits_valid(limits))
         return -EINVAL;
     uint32_t arena_bytes = (limits->arena_bytes_max + SL_BATCH_ALIGN - 1) & ~(SL_BATCH_ALIGN - 1);
+    /* aligned_alloc wants a size that is a multiple of the alignment */
     size_t alloc_bytes = ((size_t)arena_bytes + SL_CACHE_LINE - 1) & ~(size_t)(SL_CACHE_LINE - 1);
     size_t entries = (size_t)limits->events_max + SL_BATCH_CONTROLS_MAX;
-    batch->arena = arena_alloc(alloc_bytes);
+    batch->arena = aligned_alloc(SL_CACHE_LINE, alloc_bytes);
     batch->entries = calloc(entries, sizeof(*batch->entries));
     if (batch->arena == NULL || batch->entries == NULL)
         goto fail;
