@@ -1365,8 +1365,8 @@ static int errors_drain(struct kafka_sink *sink, char *err, size_t err_len)
     return 0;
 }
 
-/* The runner saw every write confirmed (or the sink failed); flush covers
- * what a failed sink left queued. */
+/* The runner saw every write confirmed (a failed sink is abandoned
+ * instead); the flush covers what the last writes' dead letters queued. */
 static int kafka_sink_close(void *state, char *err, size_t err_len)
 {
     struct kafka_sink *sink = state;

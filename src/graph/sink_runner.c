@@ -14,9 +14,10 @@
  * SL_SINK_PENDING_MAX (worker, tag, writes) entries, published in order once
  * completed() covers their write; while the rings are idle the thread
  * serves completed() instead of sleeping on its doorbell. A batch whose
- * write() returned SL_SINK_WRITE_HELD (a worker's, or one of the errors
- * port it reads) goes back to its pool from that FIFO once confirmed; when
- * the sink fails, abandon() first, then every held batch goes back.
+ * write() returned SL_SINK_WRITE_HELD goes back to its worker's pool from
+ * that FIFO once confirmed; when the sink fails, abandon() first, then
+ * every held batch goes back. (Such a sink never reads an errors port:
+ * job.c refuses a sink with completed() there.)
  *
  * Errors ports (run.h, sl/connector.h): a sink whose errors port another
  * sink reads makes the port's batch pool on its thread before open() and,
@@ -57,13 +58,10 @@ static void publish_written(struct sl_sink_runner *sink, uint32_t w, uint64_t ta
 struct sink_pending {
     uint64_t tag;
     uint64_t writes;            /* write() calls up to and including this batch's */
-    uint32_t worker;            /* NO_WORKER: a held batch of the errors port */
+    uint32_t worker;
     uint32_t events;
     struct sl_batch *held;      /* SL_SINK_WRITE_HELD: returned once confirmed; else NULL */
-    uint32_t returner;          /* held: this thread's returner index for its pool */
 };
-
-#define NO_WORKER UINT32_MAX
 
 static void count_written(struct sl_sink_runner *sink, uint32_t events)
 {
@@ -77,7 +75,7 @@ struct sink_loop {
     const struct sl_sink_type *type;
     const char *name;
     bool healthy;
-    bool opened;                /* open() succeeded: abandon() applies */
+    bool opened;                /* open() succeeded and close() not called: abandon() applies */
     uint64_t writes;            /* write() calls made */
     struct sink_pending pending[SL_SINK_PENDING_MAX]; /* FIFO, oldest at head */
     uint32_t head, count;
@@ -95,7 +93,7 @@ static void loop_fail(struct sink_loop *loop, const char *err)
     for (; loop->count; loop->count--) { /* never acknowledged */
         struct sink_pending *p = &loop->pending[loop->head];
         if (p->held)
-            sl_pool_return(p->held, p->returner);
+            sl_pool_return(p->held, loop->sink->index);
         loop->head = (loop->head + 1) % SL_SINK_PENDING_MAX;
     }
 }
@@ -116,12 +114,6 @@ static int loop_write(struct sink_loop *loop, struct sl_batch *batch)
     return rc;
 }
 
-static void pending_add(struct sink_loop *loop, struct sink_pending pending)
-{
-    loop->pending[(loop->head + loop->count) % SL_SINK_PENDING_MAX] = pending;
-    loop->count++;
-}
-
 /* Serves completed() for at most timeout_ms and publishes the pending
  * batches it confirmed, in order. */
 static void loop_confirm(struct sink_loop *loop, int timeout_ms)
@@ -135,11 +127,9 @@ static void loop_confirm(struct sink_loop *loop, int timeout_ms)
     while (loop->count && loop->pending[loop->head].writes <= (uint64_t)done) {
         struct sink_pending *p = &loop->pending[loop->head];
         if (p->held)
-            sl_pool_return(p->held, p->returner);
-        if (p->worker != NO_WORKER) {
-            publish_written(loop->sink, p->worker, p->tag);
-            count_written(loop->sink, p->events);
-        }
+            sl_pool_return(p->held, loop->sink->index);
+        publish_written(loop->sink, p->worker, p->tag);
+        count_written(loop->sink, p->events);
         loop->head = (loop->head + 1) % SL_SINK_PENDING_MAX;
         loop->count--;
     }
@@ -155,9 +145,9 @@ static bool loop_errors_batch(struct sink_loop *loop, struct sl_sink_errors *err
                               struct sl_batch *batch)
 {
     uint32_t events = sl_batch_event_count(batch);
-    while (loop->healthy && loop->count == SL_SINK_PENDING_MAX)
-        loop_confirm(loop, 10);
-    bool held = loop->healthy && events && loop_write(loop, batch) == SL_SINK_WRITE_HELD;
+    /* never held: this sink has no completed() (job.c), loop_write() asserts it */
+    if (loop->healthy && events)
+        (void)loop_write(loop, batch);
     if (loop->healthy) {
         /* release: the write above happened before; pairs with the acquire
          * load in sl_sink_errors_written() */
@@ -167,11 +157,7 @@ static bool loop_errors_batch(struct sink_loop *loop, struct sl_sink_errors *err
         atomic_store_explicit(&errors->failed, true, memory_order_release);
     }
     bool end = batch_is_end(batch);
-    if (held) /* an end of stream has no events: never held */
-        pending_add(loop, (struct sink_pending){.writes = loop->writes, .worker = NO_WORKER,
-                                                .held = batch, .returner = 0});
-    else
-        sl_pool_return(batch, 0); /* this thread is the port pool's only returner */
+    sl_pool_return(batch, 0); /* this thread is the port pool's only returner */
     return end;
 }
 
@@ -206,10 +192,10 @@ static void loop_batch(struct sink_loop *loop, uint32_t w, struct sl_batch *batc
         sl_pool_return(batch, sink->index);
         return;
     }
-    pending_add(loop, (struct sink_pending){.tag = batch->tag, .writes = loop->writes,
-                                            .worker = w, .events = events,
-                                            .held = held ? batch : NULL,
-                                            .returner = sink->index});
+    loop->pending[(loop->head + loop->count) % SL_SINK_PENDING_MAX] = (struct sink_pending){
+        .tag = batch->tag, .writes = loop->writes, .worker = w, .events = events,
+        .held = held ? batch : NULL};
+    loop->count++;
     if (!held)
         sl_pool_return(batch, sink->index);
 }
@@ -270,7 +256,9 @@ void *sl_sink_main(void *arg)
     }
     while (loop.healthy && loop.count)
         loop_confirm(&loop, 100);
-    if (loop.healthy && loop.type->close(sink->state, err, sizeof(err)))
+    bool closing = loop.healthy;
+    loop.opened = false; /* close() releases the state whatever it returns: no abandon() */
+    if (closing && loop.type->close(sink->state, err, sizeof(err)))
         loop_fail(&loop, err);
     if (sink->errors_out)
         errors_end(sink->errors_out);

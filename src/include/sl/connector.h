@@ -170,7 +170,8 @@ struct sl_sink_args {
  * events' bytes in place (the batch is the sink's alone until returned);
  * the runner returns the batch to its pool only once completed() covers
  * that write (a worker's pool is the bound on what is held: its batches
- * wait, backpressure). A sink that holds batches sets
+ * wait, backpressure; such a sink reads no errors port). A sink that
+ * holds batches sets
  *   abandon(state)      called instead of close() when the run gives up on
  *                       the sink (a write or completed() failed): releases
  *                       it without flushing; once it returns, its client
