@@ -10,8 +10,9 @@ a kafka sink (idempotent, acks=all, `unconfirmed_bytes: 4MiB`) on a
 `sluice broker` of one broker with a topic of 48 partitions. Half a second
 in, the broker is set down for STALL_S seconds (its control channel):
 nothing is delivered, the sink's unconfirmed messages reach their bound
-(the arena chunks their values are in, keys, headers, 256 bytes each), the sink
-stops taking batches, the worker and the generator wait. The generator offers
+(their values, keys, headers, 256 bytes each) or the sink holds all the
+worker's batches (raw values are produced from them), the sink stops taking
+batches, the worker and the generator wait. The generator offers
 R x STALL_S events meanwhile, at least twice the bound above baseline.
 Then the broker comes back up. Asserted: the job ends by itself (exit 0);
 the topic, from offset 0, holds every one of the N events (their ids,
