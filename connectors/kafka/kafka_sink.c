@@ -211,7 +211,6 @@ struct kafka_sink {
     int64_t deadline_ms;         /* of the current write() (CLOCK_MONOTONIC) */
     uint16_t voff_id, voff_key, voff_ts, voff_headers, voff_header_key, voff_header_value;
     bool in_place;               /* raw values produced from the batch, no COPY */
-    bool write_held;             /* the current write produced a value in place */
     uint8_t *staged;             /* the current event in the raw framing */
     size_t staged_len;           /* bytes */
     uint8_t *staging;            /* !in_place: the staged event; dead letters' events */
@@ -1118,10 +1117,8 @@ static void produce_event(struct kafka_sink *sink, uint8_t *frame, size_t len)
         vus[n++] = (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_HEADERS, .u.headers = headers};
     rd_kafka_resp_err_t code =
         produce_vus(sink, sink->write_seq, vus, n, value_len, key_len, headers);
-    if (code == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        sink->write_held |= sink->in_place;
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
         return; /* librdkafka owns headers now */
-    }
     if (headers)
         rd_kafka_headers_destroy(headers);
     if (code == RD_KAFKA_RESP_ERR__FATAL) {
@@ -1155,7 +1152,6 @@ static int kafka_sink_write(void *state, struct sl_batch *batch, char *err, size
     /* the runner keeps at most SL_SINK_PENDING_MAX writes unconfirmed */
     SL_ASSERT(write->outstanding == 0 && write->bytes == 0);
     write->started_ms = now;
-    sink->write_held = false;
     uint32_t count = sl_batch_entry_count(batch);
     for (uint32_t i = 0; i < count && !sink->fatal[0]; i++) {
         const struct sl_batch_entry *entry = sl_batch_entry_at(batch, i);
@@ -1167,7 +1163,9 @@ static int kafka_sink_write(void *state, struct sl_batch *batch, char *err, size
         return rc;
     if (sink->fatal[0])
         return sink_fatal(sink, err, err_len);
-    return sink->write_held ? SL_SINK_WRITE_HELD : 0;
+    /* in_place: librdkafka may read the batch until the write is confirmed
+     * (held, whether or not any of its events was produced: one rule) */
+    return sink->in_place ? SL_SINK_WRITE_HELD : 0;
 }
 
 /* ---- open / close ---- */
@@ -1266,8 +1264,14 @@ static void topic_prefetch(struct kafka_sink *sink)
                rd_kafka_err2str(err));
 }
 
+/* Destroys the producer (its threads joined; before the embedded cluster
+ * it may use is released) and frees the sink. */
 static void kafka_sink_free(struct kafka_sink *sink)
 {
+    if (sink->rkt)
+        rd_kafka_topic_destroy(sink->rkt);
+    if (sink->rk)
+        rd_kafka_destroy(sink->rk);
     for (uint32_t i = 0; i < sink->letter_count; i++)
         letter_free(&sink->letters[i]);
     free(sink->letters);
@@ -1329,9 +1333,6 @@ static int kafka_sink_open(const struct sl_sink_args *args, void **state, char *
     topic_prefetch(sink);
     if (sink->txn && sl_kafka_txn_init(sink->rk, (int)sink->wait_ms, errstr, sizeof(errstr))) {
         snprintf(err, err_len, "kafka sink %s: %s", sink->node_name, errstr);
-        if (sink->rkt)
-            rd_kafka_topic_destroy(sink->rkt);
-        rd_kafka_destroy(sink->rk);
         goto fail;
     }
     *state = sink;
@@ -1398,9 +1399,6 @@ static int kafka_sink_close(void *state, char *err, size_t err_len)
     sl_log(SL_LOG_INFO, "%s: %" PRIu64 " messages delivered, %" PRIu64 " dead-lettered, %" PRIu64
            " writes waited for unconfirmed_bytes", sink->node_name, sink->delivered,
            sink->dead_lettered, sink->bound_waits);
-    if (sink->rkt)
-        rd_kafka_topic_destroy(sink->rkt);
-    rd_kafka_destroy(sink->rk);
     kafka_sink_free(sink);
     return rc;
 }
@@ -1414,9 +1412,6 @@ static void kafka_sink_abandon(void *state)
     struct kafka_sink *sink = state;
     sl_kafka_txn_fail(sink->txn, "the kafka sink failed");
     rd_kafka_purge(sink->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    if (sink->rkt)
-        rd_kafka_topic_destroy(sink->rkt);
-    rd_kafka_destroy(sink->rk);
     kafka_sink_free(sink);
 }
 

@@ -256,9 +256,8 @@ void *sl_sink_main(void *arg)
     }
     while (loop.healthy && loop.count)
         loop_confirm(&loop, 100);
-    bool closing = loop.healthy;
     loop.opened = false; /* close() releases the state whatever it returns: no abandon() */
-    if (closing && loop.type->close(sink->state, err, sizeof(err)))
+    if (loop.healthy && loop.type->close(sink->state, err, sizeof(err)))
         loop_fail(&loop, err);
     if (sink->errors_out)
         errors_end(sink->errors_out);
