@@ -23,13 +23,14 @@ client sluice did not write) as the independent client.
 usage: broker_test.py PATH/TO/sluice [SOURCE_ROOT]   (exit 0 pass, 1 fail, 77 skip)
 """
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from kafka_source_util import usage_or_skip
 
 failures = 0
 MESSAGES = 1000
@@ -269,12 +270,9 @@ def test_stdin(sluice, tmp):
 
 
 def main():
-    if len(sys.argv) < 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    if not shutil.which("kcat"):
-        print("SKIP: kcat not installed", file=sys.stderr)
-        return 77
+    rc = usage_or_skip(__doc__)
+    if rc is not None:
+        return rc
     sluice = os.path.abspath(sys.argv[1])
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sl-broker-") as tmp:

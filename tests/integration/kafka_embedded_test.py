@@ -21,18 +21,15 @@ import subprocess
 import sys
 import tempfile
 
-from kafka_source_util import Checks, ids, start_job, stop_job, wait_for
+from kafka_source_util import Checks, ids, start_job, stop_job, usage_or_skip, wait_for
 
 SEED = 77
 
 
 def main():
-    if len(sys.argv) < 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    if not shutil.which("kcat"):
-        print("SKIP: kcat not installed", file=sys.stderr)
-        return 77
+    rc = usage_or_skip(__doc__)
+    if rc is not None:
+        return rc
     sluice = sys.argv[1]
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
     check = Checks()

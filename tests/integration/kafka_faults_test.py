@@ -46,6 +46,8 @@ import tempfile
 import threading
 import time
 
+from kafka_source_util import usage_or_skip
+
 EVENTS = 6000      # per sink job
 RATE = 2500        # events/s: each sink job runs ~2.4 s
 SEED = 41
@@ -408,12 +410,9 @@ def read_ids(path):
 
 
 def main():
-    if len(sys.argv) < 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    if not shutil.which("kcat"):
-        print("SKIP: kcat not installed", file=sys.stderr)
-        return 77
+    rc = usage_or_skip(__doc__)
+    if rc is not None:
+        return rc
     sluice = os.path.abspath(sys.argv[1])
     t0 = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="kafka_faults_test.")

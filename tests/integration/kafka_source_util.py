@@ -4,11 +4,26 @@ with a kafka source and a file sink, and reading their JSON-lines output
 (a line cut short by SIGKILL is skipped)."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+
+
+def usage_or_skip(doc, tools=("kcat",)):
+    """The start of a test's main(): 2 (doc as usage, on stderr) without the
+    SLUICE argument, 77 (skip) when one of tools is not installed, else
+    None."""
+    if len(sys.argv) < 2:
+        print(doc, file=sys.stderr)
+        return 2
+    for tool in tools:
+        if not shutil.which(tool):
+            print("SKIP: %s not installed" % tool, file=sys.stderr)
+            return 77
+    return None
 
 
 class Broker:
