@@ -42,6 +42,25 @@ void sl_run_stop(struct sl_run *run)
             run->sources[s].stop_fn(&run->sources[s]);
 }
 
+uint32_t sl_run_pass_sink(const struct sl_job *job, uint32_t src)
+{
+    uint32_t reader = SL_RUN_NO_PASS, readers = 0;
+    for (uint32_t i = 0; i < job->node_count; i++) {
+        for (uint32_t e = 0; e < job->nodes[i].input_count; e++) {
+            const struct sl_job_input *in = &job->nodes[i].inputs[e];
+            if (in->node == src && in->port == SL_PORT_OUT) {
+                reader = i;
+                readers++;
+            }
+        }
+    }
+    if (readers != 1)
+        return SL_RUN_NO_PASS;
+    const struct sl_job_node *node = &job->nodes[reader];
+    bool passes = node->kind == SL_NODE_SINK && node->input_count == 1 && !node->sink->discards;
+    return passes ? reader : SL_RUN_NO_PASS;
+}
+
 static int create_rings(struct sl_run *run, char *err, size_t err_len)
 {
     struct sl_job *job = run->job;
@@ -56,7 +75,8 @@ static int create_rings(struct sl_run *run, char *err, size_t err_len)
             struct sl_worker *worker = &run->workers[w];
             run->sources[s].bells[w] = &worker->bell;
             worker->inputs[worker->input_count++] = (struct sl_worker_input){
-                .ring = ring, .node = run->sources[s].node, .returner = w, .source = s};
+                .ring = ring, .node = run->sources[s].node, .returner = w, .source = s,
+                .pass_sink = sl_run_pass_sink(job, run->sources[s].node)};
         }
     }
     for (uint32_t k = 0; k < run->sink_count; k++) {

@@ -10,7 +10,10 @@
  * per-key order holds through the graph. A worker processes one input batch
  * at a time through the whole graph (operators chained by direct calls),
  * copies what reaches each sink into that sink's batch, and hands those on
- * when the input batch is done ("a round").
+ * when the input batch is done ("a round"). Pass-through: when a source's
+ * events all go to one sink unchanged (sl_worker_input.pass_sink), the
+ * input batch itself is that sink's batch and goes back to the source's
+ * pool from the sink, without a copy.
  *
  * Drain: a source ends its stream with SL_CTRL_END_OF_STREAM to every
  * worker; a worker that has it from every source sends it to every sink; a
@@ -70,6 +73,7 @@
 #define SL_RUN_SINKS_MAX 64u
 #define SL_RUN_ROUNDS_PENDING 256u /* per worker: rounds of acked inputs awaiting their sinks */
 #define SL_RUN_ACK_RECORDS 65536u  /* per ack source: (connection, worker batch) records */
+#define SL_RUN_NO_PASS UINT32_MAX  /* sl_worker_input.pass_sink: no sink takes the batches */
 
 struct sl_run_config {
     uint32_t batch_events;      /* events per batch */
@@ -109,6 +113,12 @@ struct sl_worker_input {
     uint32_t node;              /* the source node */
     uint32_t returner;          /* index for sl_pool_return() into the source's pool */
     uint32_t source;            /* index in run->sources */
+    /* The sink node that takes every event of this source and nothing else
+     * (its one input is the source's out port, which no other node reads),
+     * or SL_RUN_NO_PASS. A batch of events only, none bound for the errors
+     * port, goes to that sink itself instead of a copy ("pass-through"),
+     * and the sink returns it to the source's pool. */
+    uint32_t pass_sink;
     bool acked;                 /* the source tracks acks: report finished rounds */
     bool eos;                   /* end of stream seen */
 };
@@ -171,7 +181,9 @@ struct sl_sink_errors {
 struct sl_sink_runner {
     struct sl_run *run;
     uint32_t node;
-    uint32_t index;             /* returner index into every worker's sink pool */
+    /* returner index into every worker's sink pool; into every source's
+     * pool (batches passed through) it is workers + index */
+    uint32_t index;
     struct sl_sink_errors *errors_out; /* this sink's errors port, when a sink reads it */
     struct sl_sink_errors *errors_in;  /* the errors port this sink reads, or NULL */
     pthread_t thread;
@@ -244,6 +256,11 @@ struct sl_run {
 };
 
 void sl_run_config_default(struct sl_run_config *config);
+
+/* The sink node that takes source node src's batches themselves
+ * (pass-through): the only reader of src's out port, reading nothing else,
+ * fed by the workers (not one that discards). Else SL_RUN_NO_PASS. */
+uint32_t sl_run_pass_sink(const struct sl_job *job, uint32_t src);
 
 /* Builds the run: rings, sources (listeners bound), per-worker graph
  * instances. Returns 0 or -errno with err. */

@@ -6,6 +6,9 @@
  * the run (exit 1) and stops the sources; the thread keeps draining its
  * rings so that no worker waits forever.
  *
+ * A batch from worker w's ring is w's, or, passed through (run.h), a
+ * source's: batch_home() returns either to its pool.
+ *
  * Acks (run.h): after write() returned for a batch from worker w, the
  * sink publishes written[w] = the last round of w whose batches to this
  * sink are all written. A failed sink publishes nothing more, so nothing it
@@ -53,6 +56,17 @@ static void publish_written(struct sl_sink_runner *sink, uint32_t w, uint64_t ta
         sl_doorbell_ring(&worker->bell);
 }
 
+/* Gives batch, from worker w's ring, back to its pool: w's, or the
+ * source's for a batch passed through (run.h), whose returners for the
+ * sinks come after the workers'. The worker made its pool before pushing
+ * to this sink; the ring's acquire carries its pointer. */
+static void batch_home(struct sl_sink_runner *sink, uint32_t w, struct sl_batch *batch)
+{
+    struct sl_run *run = sink->run;
+    bool own = batch->pool == run->workers[w].sink_pool;
+    sl_pool_return(batch, own ? sink->index : run->job->workers + sink->index);
+}
+
 /* A batch whose ack (or return, when held) waits for its write() to be
  * confirmed. */
 struct sink_pending {
@@ -93,7 +107,7 @@ static void loop_fail(struct sink_loop *loop, const char *err)
     for (; loop->count; loop->count--) { /* never acknowledged */
         struct sink_pending *p = &loop->pending[loop->head];
         if (p->held)
-            sl_pool_return(p->held, loop->sink->index);
+            batch_home(loop->sink, p->worker, p->held);
         loop->head = (loop->head + 1) % SL_SINK_PENDING_MAX;
     }
 }
@@ -127,7 +141,7 @@ static void loop_confirm(struct sink_loop *loop, int timeout_ms)
     while (loop->count && loop->pending[loop->head].writes <= (uint64_t)done) {
         struct sink_pending *p = &loop->pending[loop->head];
         if (p->held)
-            sl_pool_return(p->held, loop->sink->index);
+            batch_home(loop->sink, p->worker, p->held);
         publish_written(loop->sink, p->worker, p->tag);
         count_written(loop->sink, p->events);
         loop->head = (loop->head + 1) % SL_SINK_PENDING_MAX;
@@ -189,7 +203,7 @@ static void loop_batch(struct sink_loop *loop, uint32_t w, struct sl_batch *batc
             publish_written(sink, w, batch->tag);
             count_written(sink, events);
         }
-        sl_pool_return(batch, sink->index);
+        batch_home(sink, w, batch);
         return;
     }
     loop->pending[(loop->head + loop->count) % SL_SINK_PENDING_MAX] = (struct sink_pending){
@@ -197,7 +211,7 @@ static void loop_batch(struct sink_loop *loop, uint32_t w, struct sl_batch *batc
         .held = held ? batch : NULL};
     loop->count++;
     if (!held)
-        sl_pool_return(batch, sink->index);
+        batch_home(sink, w, batch);
 }
 
 void *sl_sink_main(void *arg)

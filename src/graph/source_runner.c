@@ -7,7 +7,8 @@
  *              each event (one copy) to the worker owning its key group.
  *   gen:       this thread makes the events (gen/orders_gen.h) and shards.
  *
- * Batches to workers come from this thread's pool (returner w = worker w);
+ * Batches to workers come from this thread's pool (returner w = worker w,
+ * workers + k = sink k for batches passed through to a sink, run.h);
  * open batches are handed on when full and after each ingest batch (or
  * every gen slice), so a quiet source adds no latency. End of stream goes
  * to every worker last.
@@ -137,7 +138,7 @@ static void pool_create(struct sl_source_runner *source)
     struct sl_run *run = source->run;
     struct sl_pool_config config = {
         .batches = run->config.source_batches,
-        .returners = run->job->workers,
+        .returners = run->job->workers + run->sink_count, /* sinks: pass-through (run.h) */
         .limits = {.events_max = run->config.batch_events,
                    .arena_bytes_max = run->config.batch_bytes},
     };

@@ -6,7 +6,9 @@
  * events emitted to the ports it reads (in input order) and emits into its
  * own ports; what reaches a sink is copied into that sink's batch; at the
  * end of the round the sink batches go to the sink threads and the input
- * batch goes back to its source's pool. Nothing is allocated per event:
+ * batch goes back to its source's pool; or, when the input's events all go
+ * to one sink unchanged, the input batch itself goes to that sink
+ * (pass-through, run.h). Nothing is allocated per event:
  * port buffers are sized at start (a node emits at most once per port per
  * input event), events operators make live in the worker's arena for the
  * round.
@@ -356,11 +358,44 @@ static void ack_round(struct sl_worker *worker, uint32_t input, uint64_t tag)
     ack_advance(worker);
 }
 
+/* Whether batch holds events only, none bound for the errors port: as it
+ * is, it is what its source's out port carries this round. */
+static bool batch_passes(struct sl_batch *batch)
+{
+    uint32_t n = sl_batch_entry_count(batch);
+    if (n == 0 || sl_batch_event_count(batch) != n)
+        return false; /* a control entry (end of stream, watermark) */
+    for (uint32_t i = 0; i < n; i++)
+        if (sl_batch_entry_at(batch, i)->source_id & SL_RUN_ERROR_EVENT)
+            return false;
+    return true;
+}
+
+/* A round whose input goes to one sink unchanged (run.h: pass-through):
+ * the input batch is that sink's batch, and the sink returns it to the
+ * source's pool. */
+static void pass_round(struct sl_worker *worker, struct sl_worker_input *input,
+                       struct sl_batch *batch)
+{
+    uint64_t n = sl_batch_event_count(batch), tag = batch->tag;
+    worker->round++;
+    relaxed_add(&worker->counters[input->node].out, n);
+    relaxed_add(&worker->counters[input->pass_sink].in, n);
+    relaxed_add(&worker->counters[input->pass_sink].out, n);
+    sink_push(worker, input->pass_sink, batch, true); /* no batch of this sink is open */
+    if (input->acked)
+        ack_round(worker, (uint32_t)(input - worker->inputs), tag);
+}
+
 /* One input batch through the graph; returns true at end of stream. */
 static bool run_round(struct sl_worker *worker, struct sl_worker_input *input,
                       struct sl_batch *batch)
 {
     struct sl_job *job = worker->run->job;
+    if (input->pass_sink != SL_RUN_NO_PASS && batch_passes(batch)) {
+        pass_round(worker, input, batch);
+        return false;
+    }
     worker->round++;
     round_reset(worker);
     bool eos = load_source(worker, batch, input->node);
