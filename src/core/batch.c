@@ -2,8 +2,19 @@
  * commit, control records) is static inline in batch.h. */
 #include "core/batch.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+#define BATCH_POPULATE_CHUNK (128u << 10)
+
+/* cleared once the kernel refuses MADV_POPULATE_WRITE; relaxed: a hint */
+static atomic_bool populate_works = true;
 
 static bool batch_limits_valid(const struct sl_batch_limits *limits)
 {
@@ -37,6 +48,25 @@ void sl_batch_fini(struct sl_batch *batch)
     free(batch->arena);
     free(batch->entries);
     memset(batch, 0, sizeof(*batch));
+}
+
+void sl_batch_populate(struct sl_batch *batch, uint32_t end)
+{
+    uint32_t from = batch->populated;
+    uint64_t to = ((uint64_t)end + BATCH_POPULATE_CHUNK - 1) & ~(uint64_t)(BATCH_POPULATE_CHUNK - 1);
+    if (to > batch->arena_bytes_max)
+        to = batch->arena_bytes_max;
+    batch->populated = (uint32_t)to;
+    if (!atomic_load_explicit(&populate_works, memory_order_relaxed))
+        return;
+    /* whole pages inside [from, to): a page the arena shares with other
+     * memory is left to fault in */
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = ((uintptr_t)batch->arena + from + page - 1) & ~(page - 1);
+    uintptr_t stop = ((uintptr_t)batch->arena + to) & ~(page - 1);
+    if (stop > start && madvise((void *)start, stop - start, MADV_POPULATE_WRITE) != 0 &&
+        errno == EINVAL)
+        atomic_store_explicit(&populate_works, false, memory_order_relaxed);
 }
 
 int sl_batch_append(struct sl_batch *batch, const void *bytes, uint32_t len, uint32_t source_id,

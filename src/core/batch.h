@@ -93,6 +93,7 @@ struct sl_batch {
     uint32_t reserve_offset;        /* bytes: start of the open reservation */
     uint32_t reserve_len;           /* bytes: size of the open reservation */
     bool reserve_open;              /* a reservation awaits sl_batch_commit() */
+    uint32_t populated;             /* arena bytes mapped by sl_batch_populate(); reset keeps it */
     uint64_t tag;                   /* the filling thread's own mark (e.g. the worker round
                                        a sink batch belongs to); reset does not touch it */
 };
@@ -114,6 +115,13 @@ static inline void sl_batch_reset(struct sl_batch *batch)
     batch->reserve_open = false;
 }
 
+/* Maps the arena's pages up to at least end bytes, a chunk at a time
+ * (MADV_POPULATE_WRITE), before they are first written: one call instead
+ * of a page fault per 4 KiB page, which on a virtual machine costs about
+ * twice as much in all. The pages stay: batches live as long as their
+ * pool. Without the call (Linux < 5.14) the pages fault in as usual. */
+void sl_batch_populate(struct sl_batch *batch, uint32_t end);
+
 /* Reserve len bytes for the next event at the next 8-aligned arena offset
  * and return where to write them (8-byte aligned), or NULL when the batch
  * already holds events_max events or len bytes do not fit in what is left
@@ -127,6 +135,8 @@ static inline void *sl_batch_reserve(struct sl_batch *batch, uint32_t len)
         batch->reserve_open = false;
         return NULL;
     }
+    if (offset + len > batch->populated)
+        sl_batch_populate(batch, offset + len);
     batch->reserve_offset = offset;
     batch->reserve_len = len;
     batch->reserve_open = true;

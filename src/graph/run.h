@@ -181,9 +181,7 @@ struct sl_sink_errors {
 struct sl_sink_runner {
     struct sl_run *run;
     uint32_t node;
-    /* returner index into every worker's sink pool; into every source's
-     * pool (batches passed through) it is workers + index */
-    uint32_t index;
+    uint32_t index;             /* returner index into every worker's sink pool */
     struct sl_sink_errors *errors_out; /* this sink's errors port, when a sink reads it */
     struct sl_sink_errors *errors_in;  /* the errors port this sink reads, or NULL */
     pthread_t thread;
@@ -256,6 +254,24 @@ struct sl_run {
 };
 
 void sl_run_config_default(struct sl_run_config *config);
+
+/* Returner indices (core/pool.h) into a source's pools, its own and its io
+ * thread's alike: 0 is the source thread (the io thread's consumer), then
+ * worker w, then sink k (batches passed through). */
+static inline uint32_t sl_run_source_returners(const struct sl_run *run)
+{
+    return 1 + run->job->workers + run->sink_count;
+}
+
+static inline uint32_t sl_run_returner_worker(uint32_t w)
+{
+    return 1 + w;
+}
+
+static inline uint32_t sl_run_returner_sink(const struct sl_run *run, uint32_t k)
+{
+    return 1 + run->job->workers + k;
+}
 
 /* The sink node that takes source node src's batches themselves
  * (pass-through): the only reader of src's out port, reading nothing else,

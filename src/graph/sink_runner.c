@@ -56,15 +56,14 @@ static void publish_written(struct sl_sink_runner *sink, uint32_t w, uint64_t ta
         sl_doorbell_ring(&worker->bell);
 }
 
-/* Gives batch, from worker w's ring, back to its pool: w's, or the
- * source's for a batch passed through (run.h), whose returners for the
- * sinks come after the workers'. The worker made its pool before pushing
- * to this sink; the ring's acquire carries its pointer. */
+/* Gives batch, from worker w's ring, back to its pool: w's, or one of a
+ * source's for a batch passed through (run.h). The worker made its pool
+ * before pushing to this sink; the ring's acquire carries its pointer. */
 static void batch_home(struct sl_sink_runner *sink, uint32_t w, struct sl_batch *batch)
 {
     struct sl_run *run = sink->run;
     bool own = batch->pool == run->workers[w].sink_pool;
-    sl_pool_return(batch, own ? sink->index : run->job->workers + sink->index);
+    sl_pool_return(batch, own ? sink->index : sl_run_returner_sink(run, sink->index));
 }
 
 /* A batch whose ack (or return, when held) waits for its write() to be

@@ -4,11 +4,11 @@
  *
  *   tcp, file: an io thread (io/ingest.h) verifies or transcodes what it
  *              receives into batches; this thread takes them and shards
- *              each event (one copy) to the worker owning its key group.
+ *              each event (one copy) to the worker owning its key group,
+ *              or, with one worker and no acks, hands the batch on whole.
  *   gen:       this thread makes the events (gen/orders_gen.h) and shards.
  *
- * Batches to workers come from this thread's pool (returner w = worker w,
- * workers + k = sink k for batches passed through to a sink, run.h);
+ * Batches to workers come from this thread's pool (returners: run.h);
  * open batches are handed on when full and after each ingest batch (or
  * every gen slice), so a quiet source adds no latency. End of stream goes
  * to every worker last.
@@ -138,7 +138,7 @@ static void pool_create(struct sl_source_runner *source)
     struct sl_run *run = source->run;
     struct sl_pool_config config = {
         .batches = run->config.source_batches,
-        .returners = run->job->workers + run->sink_count, /* sinks: pass-through (run.h) */
+        .returners = sl_run_source_returners(run), /* 0, the source thread, unused */
         .limits = {.events_max = run->config.batch_events,
                    .arena_bytes_max = run->config.batch_bytes},
     };
@@ -258,12 +258,33 @@ static void acks_note(struct sl_source_runner *source, struct shard *shard, uint
     }
 }
 
-/* One ingest batch: its events sharded, their ack records noted. */
+/* Whether an ingest batch goes to the worker as it is: one worker (no
+ * sharding), no ack records to note, and events only (not the end of
+ * stream, which every worker gets from shard_end()). */
+static bool ingest_batch_whole(const struct sl_source_runner *source, struct sl_batch *batch)
+{
+    uint32_t n = sl_batch_entry_count(batch);
+    return source->run->job->workers == 1 && !source->acks && n > 0 &&
+           sl_batch_event_count(batch) == n;
+}
+
+/* One ingest batch: its events sharded, their ack records noted; or, when
+ * it can go whole, handed to the worker itself, without a copy, to come
+ * back from the worker or a sink (returners, run.h). */
 static bool ingest_batch(struct sl_source_runner *source, struct shard *shard,
                          struct sl_batch *batch)
 {
     bool end = false;
     uint64_t events = 0;
+    if (ingest_batch_whole(source, batch)) {
+        shard_flush(source, shard); /* error events taken before it go first */
+        events = sl_batch_event_count(batch);
+        batch->tag = ++source->tag_next[0];
+        shard_push(source, 0, batch);
+        /* relaxed: statistics */
+        atomic_fetch_add_explicit(&source->events, events, memory_order_relaxed);
+        return false;
+    }
     if (source->acks)
         sl_source_acks_announced(source->acks); /* every connection of this batch is known */
     for (uint32_t i = 0; i < sl_batch_entry_count(batch); i++) {
@@ -344,6 +365,7 @@ static int ingest_init(struct sl_source_runner *source, char *err, size_t err_le
     config.schemas = &run->job->schemas;
     config.source_id = source->node;
     config.consumers = 1;
+    config.returners = sl_run_source_returners(run) - 1; /* handed on whole (ingest_batch) */
     config.events_max = run->config.batch_events;
     config.arena_bytes_max = run->config.batch_bytes;
     config.batches = run->config.source_batches;

@@ -57,7 +57,8 @@ uint64_t sl_ingest_memory_bound(const struct sl_ingest_config *config)
     uint64_t batch = (uint64_t)c->arena_bytes_max +
                      sizeof(struct sl_batch_entry) * ((uint64_t)c->events_max + SL_BATCH_CONTROLS_MAX) +
                      sizeof(struct sl_batch);
-    uint64_t pool = c->batches * batch + (uint64_t)c->consumers * sl_ring_bytes(c->batches);
+    uint64_t pool = c->batches * batch +
+                    (uint64_t)(c->consumers + c->returners) * sl_ring_bytes(c->batches);
     uint64_t rings = (uint64_t)c->consumers * sl_ring_bytes(c->ring_capacity);
     /* one frame (or JSON line) held per stream; the tape, text and builders
      * of the one jsonl transcoder stay below 32 bytes per input byte */
@@ -549,7 +550,7 @@ static int sl_ingest_setup(struct sl_ingest *ingest)
 {
     struct sl_pool_config pool_config = {
         .batches = ingest->config.batches,
-        .returners = ingest->config.consumers,
+        .returners = ingest->config.consumers + ingest->config.returners,
         .limits = {ingest->config.events_max, ingest->config.arena_bytes_max},
     };
     int rc = sl_pool_create(&pool_config, &ingest->pool);
@@ -620,6 +621,8 @@ static int sl_ingest_check(const struct sl_ingest_config *c, char *err, size_t e
         what = "schemas with the sluice.Event envelope are required";
     else if (c->consumers < 1 || c->consumers > SL_INGEST_CONSUMERS_MAX)
         what = "consumers must be 1..64";
+    else if (c->returners > SL_POOL_RETURNERS_MAX - c->consumers)
+        what = "too many returners";
     else if (c->ring_capacity < 1 || (c->ring_capacity & (c->ring_capacity - 1)) != 0)
         what = "ring_capacity must be a power of two";
     else if (c->frame_bytes_max < 1 || c->frame_bytes_max > SL_LINES_BYTES_MAX ||

@@ -47,7 +47,9 @@
  * connection with an error report.
  *
  * Consumers: consumer i pops batches from sl_ingest_ring(ingest, i) and,
- * done with one, gives it back with sl_pool_return(batch, i). Batches are
+ * done with one, gives it back with sl_pool_return(batch, i), or hands it
+ * on to a thread that gives it back as returner consumers + j
+ * (config.returners). Batches are
  * dealt round-robin, or by config.route when set (the hook the graph uses
  * to shard by key group).
  *
@@ -126,6 +128,10 @@ struct sl_ingest_config {
 
     /* consumers */
     uint32_t consumers;            /* 1..SL_INGEST_CONSUMERS_MAX */
+    /* other threads a consumer hands batches on to, which give them back
+     * themselves with sl_pool_return(batch, consumers + i), i < returners
+     * (a run's workers and sinks, run.h); 0 by default */
+    uint32_t returners;
     uint32_t ring_capacity;        /* batches per consumer ring, a power of two */
     sl_ingest_route_fn route;      /* NULL: round-robin */
     void *route_ctx;

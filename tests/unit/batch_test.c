@@ -2,13 +2,16 @@
  * positions kept, control records in order with events, event/byte/control
  * limits, reservations (partial commit, abandon), pool exhaustion -> -EAGAIN,
  * the owner put path and the return path through the rings, single-threaded
- * and with a real returner thread. Exit 0 pass, 1 fail. */
+ * and with a real returner thread; arenas mapped ahead (populate). Exit 0
+ * pass, 1 fail. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/batch.h"
 #include "core/pool.h"
@@ -371,8 +374,73 @@ static void test_pool_threaded(void)
     sl_ring_destroy(threaded.to_worker);
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Whether this kernel has MADV_POPULATE_WRITE (Linux 5.14). */
+static bool populate_supported(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    void *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    bool ok = madvise(p, page, MADV_POPULATE_WRITE) == 0;
+    munmap(p, page);
+    return ok;
+}
+
+/* Pages of [from, to) of the arena that are resident (mincore). */
+static size_t resident_pages(const struct sl_batch *batch, size_t from, size_t to)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = ((uintptr_t)batch->arena + from + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t stop = ((uintptr_t)batch->arena + to) & ~(uintptr_t)(page - 1);
+    unsigned char vec[1024];
+    size_t n = (stop - start) / page, resident = 0;
+    CHECK(n <= sizeof(vec) && mincore((void *)start, stop - start, vec) == 0);
+    for (size_t i = 0; i < n; i++)
+        resident += vec[i] & 1;
+    return resident;
+}
+
+/* Reservations map the arena ahead in 128 KiB steps, never past its end,
+ * and a reset keeps what is mapped; the pages are resident before the
+ * first write (where the kernel has MADV_POPULATE_WRITE). */
+static void test_populate(void)
+{
+    struct sl_batch batch;
+    batch_new(&batch, 1024, 1u << 20);
+    CHECK(batch.populated == 0);
+    CHECK(sl_batch_reserve(&batch, 100) != NULL);
+    CHECK(batch.populated == 128u << 10);
+    sl_batch_commit(&batch, 100, 1, 0);
+    for (int i = 0; i < 3; i++) { /* to 300 KiB and a bit */
+        CHECK(sl_batch_reserve(&batch, 100u << 10) != NULL);
+        sl_batch_commit(&batch, 100u << 10, 1, 0);
+    }
+    CHECK(batch.arena_used == 104 + 3 * (100u << 10));
+    CHECK(batch.populated == 384u << 10);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t untouched = resident_pages(&batch, 304u << 10, 384u << 10);
+    size_t expected = (size_t)(80u << 10) / page - 1; /* less a page shared with the write */
+    printf("populate: %zu of %zu pages past the last write resident\n", untouched, expected + 1);
+    if (populate_supported())
+        CHECK(untouched >= expected);
+    sl_batch_reset(&batch);
+    CHECK(batch.populated == 384u << 10);
+    CHECK(sl_batch_reserve(&batch, 1000) != NULL && batch.populated == 384u << 10);
+    CHECK(sl_batch_reserve(&batch, (1u << 20) - 8) != NULL);
+    CHECK(batch.populated == batch.arena_bytes_max);
+    sl_batch_fini(&batch);
+
+    batch_new(&batch, 16, 1000); /* smaller than a step: up to its end */
+    CHECK(sl_batch_reserve(&batch, 10) != NULL && batch.populated == batch.arena_bytes_max);
+    sl_batch_fini(&batch);
+}
+
 int main(void)
 {
+    test_populate();
     test_init_limits();
     test_alignment_and_contents();
     test_reserve_commit();
