@@ -27,7 +27,7 @@ the script checks that every partition still starts at offset 0):
           is the job's own elapsed time (its summary line: sources started
           to sinks closed), without process start-up. Each measurement
           (sluice's and kcat's, N and N/4 events) is the median of --repeat
-          runs (3), each into a topic of its own, sluice and kcat taking
+          runs (5), each into a topic of its own, sluice and kcat taking
           turns (which goes first alternates).
   sink20  the sink case again (N events, median of --repeat runs each)
           with every broker answering 20 ms late (`rtt all 20` on the
@@ -50,7 +50,7 @@ the script checks that every partition still starts at offset 0):
           after N messages" line, written when the N-th message is handed
           on (the final drain, commit and group leave come after it);
           kcat's span is its process, start to exit (no group join).
-          Each source measurement is the median of --repeat runs (3),
+          Each source measurement is the median of --repeat runs (5),
           the eight (sluice, sluice no-hdr and kcat -C, with N and N/4
           messages each, and the fields-reading and value kcats) taking turns round
           by round, who goes first rotating. Medians, because
@@ -720,7 +720,7 @@ def main():
     ap.add_argument("build")
     ap.add_argument("--events", type=int, default=200000)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--repeat", type=int, default=3,
+    ap.add_argument("--repeat", type=int, default=5,
                     help="runs per sink and source measurement; the median is kept")
     args = ap.parse_args()
     sluice = os.path.abspath(os.path.join(args.build, "src", "cli", "sluice"))

@@ -53,7 +53,8 @@ void sl_batch_fini(struct sl_batch *batch)
 void sl_batch_populate(struct sl_batch *batch, uint32_t end)
 {
     uint32_t from = batch->populated;
-    uint64_t to = ((uint64_t)end + BATCH_POPULATE_CHUNK - 1) & ~(uint64_t)(BATCH_POPULATE_CHUNK - 1);
+    uint64_t chunk = BATCH_POPULATE_CHUNK;
+    uint64_t to = ((uint64_t)end + chunk - 1) & ~(chunk - 1);
     if (to > batch->arena_bytes_max)
         to = batch->arena_bytes_max;
     batch->populated = (uint32_t)to;

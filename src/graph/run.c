@@ -75,7 +75,8 @@ static int create_rings(struct sl_run *run, char *err, size_t err_len)
             struct sl_worker *worker = &run->workers[w];
             run->sources[s].bells[w] = &worker->bell;
             worker->inputs[worker->input_count++] = (struct sl_worker_input){
-                .ring = ring, .node = run->sources[s].node, .returner = sl_run_returner_worker(w), .source = s,
+                .ring = ring, .node = run->sources[s].node, .source = s,
+                .returner = sl_run_returner_worker(w),
                 .pass_sink = sl_run_pass_sink(job, run->sources[s].node)};
         }
     }
