@@ -60,14 +60,20 @@ void sl_batch_populate(struct sl_batch *batch, uint32_t end)
     batch->populated = (uint32_t)to;
     if (!atomic_load_explicit(&populate_works, memory_order_relaxed))
         return;
-    /* whole pages inside [from, to): a page the arena shares with other
-     * memory is left to fault in */
+    /* the pages of [from, to) that lie wholly inside the arena (a page it
+     * shares with other memory is left to fault in); the page holding from
+     * is one the previous call left out, or already mapped */
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t start = ((uintptr_t)batch->arena + from + page - 1) & ~(page - 1);
+    uintptr_t base = ((uintptr_t)batch->arena + page - 1) & ~(page - 1);
+    uintptr_t start = ((uintptr_t)batch->arena + from) & ~(page - 1);
     uintptr_t stop = ((uintptr_t)batch->arena + to) & ~(page - 1);
+    if (start < base)
+        start = base;
+    int saved = errno; /* reserve leaves errno alone */
     if (stop > start && madvise((void *)start, stop - start, MADV_POPULATE_WRITE) != 0 &&
         errno == EINVAL)
         atomic_store_explicit(&populate_works, false, memory_order_relaxed);
+    errno = saved;
 }
 
 int sl_batch_append(struct sl_batch *batch, const void *bytes, uint32_t len, uint32_t source_id,

@@ -336,6 +336,8 @@ void sl_run_destroy(struct sl_run *run)
         struct sl_source_runner *source = &run->sources[s];
         if (source->destroy_fn)
             source->destroy_fn(source);
+        /* every batch came home: at home or in a return ring (run.h: returners) */
+        SL_DASSERT(!source->pool || sl_pool_available(source->pool) == sl_pool_size(source->pool));
         sl_pool_destroy(source->pool);
         for (uint32_t w = 0; w < run->job->workers; w++)
             if (source->rings[w])
@@ -345,6 +347,8 @@ void sl_run_destroy(struct sl_run *run)
         for (uint32_t k = 0; k < run->sink_count; k++)
             if (run->workers[w].sink_rings[run->sinks[k].node])
                 sl_ring_destroy(run->workers[w].sink_rings[run->sinks[k].node]);
+        struct sl_pool *pool = run->workers[w].sink_pool;
+        SL_DASSERT(!pool || sl_pool_available(pool) == sl_pool_size(pool)); /* all came home */
         sl_worker_fini(&run->workers[w]);
     }
 }

@@ -365,7 +365,6 @@ static int ingest_init(struct sl_source_runner *source, char *err, size_t err_le
     config.schemas = &run->job->schemas;
     config.source_id = source->node;
     config.consumers = 1;
-    config.returners = sl_run_source_returners(run) - 1; /* handed on whole (ingest_batch) */
     config.events_max = run->config.batch_events;
     config.arena_bytes_max = run->config.batch_bytes;
     config.batches = run->config.source_batches;
@@ -410,6 +409,8 @@ static int ingest_init(struct sl_source_runner *source, char *err, size_t err_le
         struct sl_conf *follow = sl_conf_get(node->conf, "follow");
         config.follow = follow && strcmp(follow->value, "true") == 0;
     }
+    if (run->job->workers == 1 && !config.ack) /* batches may be handed on whole */
+        config.returners = sl_run_source_returners(run) - 1;
     struct sl_ingest *ingest;
     int rc = sl_ingest_create(&config, &ingest, err, err_len);
     if (rc)

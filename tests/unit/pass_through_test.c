@@ -32,7 +32,7 @@ static void check(const char *text, const char *expected)
     int rc = sl_job_parse(&job, text, strlen(text), &diags);
     CHECK_MSG(rc == 0, "job does not parse:\n%s", text);
     if (rc) {
-        sl_diags_print(&diags, stderr);
+        sl_diags_print(&diags, stderr); /* a failed parse released the job */
         sl_diags_fini(&diags);
         return;
     }
