@@ -117,12 +117,13 @@ GROUPS = itertools.count()  # a new consumer group per source run
 
 
 class Broker:
-    def __init__(self, sluice, tmp, repeat=1):
+    def __init__(self, sluice, tmp, repeat=1, extra_topics=()):
         self.boot_file = os.path.join(tmp, "bootstrap")
         self.control = os.path.join(tmp, "control")
         args = [sluice, "broker", "--brokers", "3", "--bootstrap-file", self.boot_file,
                 "--control", "unix:" + self.control]
         topics = TOPICS + [repeat_topic(t, r) for t in SINK_TOPICS for r in range(1, repeat)]
+        topics += list(extra_topics)
         for t in topics:
             args += ["--topic", "%s:%d" % (t, PARTITIONS)]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

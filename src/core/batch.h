@@ -117,9 +117,8 @@ static inline void sl_batch_reset(struct sl_batch *batch)
 
 /* Maps the arena's pages up to at least end bytes, a chunk at a time
  * (MADV_POPULATE_WRITE), before they are first written: one call instead
- * of a page fault per 4 KiB page, which on a virtual machine costs about
- * twice as much in all. The pages stay: batches live as long as their
- * pool. Without the call (Linux < 5.14) the pages fault in as usual. */
+ * of a page fault per 4 KiB page. The pages stay: batches live as long as
+ * their pool. Without the call (Linux < 5.14) the pages fault in as usual. */
 void sl_batch_populate(struct sl_batch *batch, uint32_t end);
 
 /* Reserve len bytes for the next event at the next 8-aligned arena offset
@@ -195,6 +194,12 @@ int sl_batch_append(struct sl_batch *batch, const void *bytes, uint32_t len, uin
 static inline uint32_t sl_batch_entry_count(const struct sl_batch *batch)
 {
     return batch->entries_used;
+}
+
+/* Whether the batch holds events and no control record. */
+static inline bool sl_batch_events_only(const struct sl_batch *batch)
+{
+    return batch->events_used > 0 && batch->controls_used == 0;
 }
 
 static inline uint32_t sl_batch_event_count(const struct sl_batch *batch)

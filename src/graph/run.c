@@ -347,8 +347,9 @@ void sl_run_destroy(struct sl_run *run)
         for (uint32_t k = 0; k < run->sink_count; k++)
             if (run->workers[w].sink_rings[run->sinks[k].node])
                 sl_ring_destroy(run->workers[w].sink_rings[run->sinks[k].node]);
-        struct sl_pool *pool = run->workers[w].sink_pool;
-        SL_DASSERT(!pool || sl_pool_available(pool) == sl_pool_size(pool)); /* all came home */
+        SL_DASSERT(!run->workers[w].sink_pool || /* every batch came home */
+                   sl_pool_available(run->workers[w].sink_pool) ==
+                       sl_pool_size(run->workers[w].sink_pool));
         sl_worker_fini(&run->workers[w]);
     }
 }

@@ -263,9 +263,7 @@ static void acks_note(struct sl_source_runner *source, struct shard *shard, uint
  * stream, which every worker gets from shard_end()). */
 static bool ingest_batch_whole(const struct sl_source_runner *source, struct sl_batch *batch)
 {
-    uint32_t n = sl_batch_entry_count(batch);
-    return source->run->job->workers == 1 && !source->acks && n > 0 &&
-           sl_batch_event_count(batch) == n;
+    return source->run->job->workers == 1 && !source->acks && sl_batch_events_only(batch);
 }
 
 /* One ingest batch: its events sharded, their ack records noted; or, when

@@ -362,10 +362,9 @@ static void ack_round(struct sl_worker *worker, uint32_t input, uint64_t tag)
  * is, it is what its source's out port carries this round. */
 static bool batch_passes(struct sl_batch *batch)
 {
-    uint32_t n = sl_batch_entry_count(batch);
-    if (n == 0 || sl_batch_event_count(batch) != n)
-        return false; /* a control entry (end of stream, watermark) */
-    for (uint32_t i = 0; i < n; i++)
+    if (!sl_batch_events_only(batch))
+        return false; /* empty, or a control record (end of stream, watermark) */
+    for (uint32_t i = 0; i < sl_batch_entry_count(batch); i++)
         if (sl_batch_entry_at(batch, i)->source_id & SL_RUN_ERROR_EVENT)
             return false;
     return true;
