@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/hugepage_arena.h"
 
 bool sl_kafka_settings_add(struct sl_kafka_settings *settings, const char *name,
                            const char *value)
@@ -83,4 +84,28 @@ int64_t sl_kafka_conf_int(const rd_kafka_conf_t *conf, const char *name, int64_t
     if (rd_kafka_conf_get(conf, name, text, &len) != RD_KAFKA_CONF_OK)
         return fallback;
     return strtoll(text, NULL, 10);
+}
+
+/* on_thread_start interceptor: every thread of the client */
+static rd_kafka_resp_err_t thread_start(rd_kafka_t *rk, rd_kafka_thread_type_t type,
+                                        const char *name, void *opaque)
+{
+    (void)rk, (void)type, (void)name, (void)opaque;
+    (void)sl_hugepage_arena_enter(); /* refused: the thread keeps its arena */
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* on_new interceptor: adds thread_start to the new client */
+static rd_kafka_resp_err_t client_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf, void *opaque,
+                                      char *errstr, size_t errstr_size)
+{
+    (void)conf, (void)opaque, (void)errstr, (void)errstr_size;
+    return rd_kafka_interceptor_add_on_thread_start(rk, "sluice.hugepage_arena", thread_start,
+                                                    NULL);
+}
+
+void sl_kafka_conf_hugepage_threads(rd_kafka_conf_t *conf)
+{
+    /* fails only when conf has an interceptor of that name already */
+    (void)rd_kafka_conf_interceptor_add_on_new(conf, "sluice.hugepage_arena", client_new, NULL);
 }

@@ -39,4 +39,9 @@ rd_kafka_conf_t *sl_kafka_settings_conf(const struct sl_kafka_settings *settings
  * fallback when conf has no such setting. */
 int64_t sl_kafka_conf_int(const rd_kafka_conf_t *conf, const char *name, int64_t fallback);
 
+/* Has the client made from conf run its threads' allocations from the
+ * huge-page arena (core/hugepage_arena.h), as the connector's own thread
+ * does after sl_hugepage_arena_enter(): a client allocates per message. */
+void sl_kafka_conf_hugepage_threads(rd_kafka_conf_t *conf);
+
 #endif

@@ -79,6 +79,7 @@
 
 #include "core/assert.h"
 #include "core/batch.h"
+#include "core/hugepage_arena.h"
 #include "core/log.h"
 #include "expr/expr.h"
 #include "fb/fb.h"
@@ -1206,6 +1207,7 @@ static rd_kafka_conf_t *kafka_sink_conf(struct kafka_sink *sink, const char *boo
     rd_kafka_conf_set_opaque(conf, sink);
     rd_kafka_conf_set_dr_msg_cb(conf, kafka_sink_on_delivery);
     rd_kafka_conf_set_error_cb(conf, kafka_sink_on_error);
+    sl_kafka_conf_hugepage_threads(conf);
     return conf;
 }
 
@@ -1292,6 +1294,7 @@ static int kafka_sink_open(const struct sl_sink_args *args, void **state, char *
 {
     char bootstrap[KAFKA_BOOTSTRAP_BYTES];
     char errstr[512];
+    (void)sl_hugepage_arena_enter(); /* this thread produces: core/hugepage_arena.h */
     struct kafka_sink *sink = calloc(1, sizeof(*sink));
     SL_ASSERT(sink);
     sink->plan = args->plan;

@@ -82,6 +82,7 @@
 #include <time.h>
 
 #include "core/assert.h"
+#include "core/hugepage_arena.h"
 #include "core/log.h"
 #include "fb/fb.h"
 #include "graph/envelope.h"
@@ -1213,6 +1214,8 @@ static int kafka_source_run(void *state, struct sl_source_emit *emit)
 {
     struct kafka_source *src = state;
     src->emit = emit;
+    /* this thread takes the messages librdkafka made: core/hugepage_arena.h */
+    (void)sl_hugepage_arena_enter();
     for (;;) {
         consume_loop(src);
         if (!src->txn) {
@@ -1252,6 +1255,7 @@ static rd_kafka_conf_t *source_conf(struct kafka_source *src, const char *bootst
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
     rd_kafka_conf_set_error_cb(conf, on_error);
+    sl_kafka_conf_hugepage_threads(conf);
     return conf;
 }
 

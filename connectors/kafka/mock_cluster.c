@@ -22,6 +22,7 @@
 
 #include "core/assert.h"
 #include "core/log.h"
+#include "kafka_conf.h"
 
 #define MOCK_LINE_MAX 1024u   /* one control command, bytes */
 #define MOCK_TOKENS_MAX (SL_KAFKA_MOCK_ERRORS_MAX + 4)
@@ -64,6 +65,8 @@ int sl_kafka_mock_create(struct sl_kafka_mock **mock, unsigned broker_count, cha
         mock_errf(err, err_len, "mock cluster: %s", errstr);
         return -EINVAL;
     }
+    /* the mock's thread copies every message set it is sent into its log */
+    sl_kafka_conf_hugepage_threads(conf);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!rk) {
         rd_kafka_conf_destroy(conf);
