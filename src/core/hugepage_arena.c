@@ -23,9 +23,11 @@ static extent_hooks_t hugepage_hooks; /* the defaults with alloc wrapped */
 static unsigned arena_index;
 static int arena_error = -ENOTSUP; /* written once under arena_once */
 
-/* jemalloc's own alloc hook, then the advice; jemalloc maps an arena's
- * memory in growing spans (2 MiB and up), so most of it is in aligned
- * 2 MiB ranges the kernel can back by huge pages */
+/* jemalloc's own alloc hook, then the advice. With opt.retain (on in
+ * Debian's build) jemalloc maps an arena's memory in growing spans of 2 MiB
+ * and more, so most of it lies in aligned 2 MiB ranges that the kernel can
+ * back by huge pages. Called only for the arena made below, after
+ * arena_make() wrote default_hooks. */
 static void *hugepage_alloc(extent_hooks_t *hooks, void *new_addr, size_t size,
                             size_t alignment, bool *zero, bool *commit, unsigned index)
 {
