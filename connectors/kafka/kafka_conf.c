@@ -104,8 +104,21 @@ static rd_kafka_resp_err_t client_new(rd_kafka_t *rk, const rd_kafka_conf_t *con
                                                     NULL);
 }
 
-void sl_kafka_conf_hugepage_threads(rd_kafka_conf_t *conf)
+rd_kafka_t *sl_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *errstr,
+                         size_t len)
 {
-    /* fails only when conf has an interceptor of that name already */
-    (void)rd_kafka_conf_interceptor_add_on_new(conf, "sluice.hugepage_arena", client_new, NULL);
+    bool intercepted = sl_hugepage_arena_available() &&
+                       rd_kafka_conf_interceptor_add_on_new(conf, "sluice.hugepage_arena",
+                                                            client_new, NULL) ==
+                           RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, len);
+    /* When rd_kafka_new() fails, librdkafka 2.0.2 has already freed conf's
+     * interceptors (through its shallow copy of conf; librdkafka issue
+     * #4142, fixed upstream long after 2.0.2): destroying conf would free
+     * them twice. Such a conf is left allocated, once, on a failing start.
+     * Builds without jemalloc (the sanitizers') add no interceptor and
+     * destroy it. */
+    if (!rk && !intercepted)
+        rd_kafka_conf_destroy(conf);
+    return rk;
 }

@@ -39,9 +39,12 @@ rd_kafka_conf_t *sl_kafka_settings_conf(const struct sl_kafka_settings *settings
  * fallback when conf has no such setting. */
 int64_t sl_kafka_conf_int(const rd_kafka_conf_t *conf, const char *name, int64_t fallback);
 
-/* Has the client made from conf run its threads' allocations from the
- * huge-page arena (core/hugepage_arena.h), as the connector's own thread
- * does after sl_hugepage_arena_enter(): a client allocates per message. */
-void sl_kafka_conf_hugepage_threads(rd_kafka_conf_t *conf);
+/* rd_kafka_new() whose client runs its threads' allocations from the
+ * huge-page arena (core/hugepage_arena.h, when it is available), as the
+ * connector's own thread does after sl_hugepage_arena_enter(): a client
+ * allocates per message. Takes conf in every case (rd_kafka_new() takes
+ * it only when it succeeds); NULL with librdkafka's reason in errstr. */
+rd_kafka_t *sl_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *errstr,
+                         size_t len);
 
 #endif

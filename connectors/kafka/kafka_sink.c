@@ -1207,7 +1207,6 @@ static rd_kafka_conf_t *kafka_sink_conf(struct kafka_sink *sink, const char *boo
     rd_kafka_conf_set_opaque(conf, sink);
     rd_kafka_conf_set_dr_msg_cb(conf, kafka_sink_on_delivery);
     rd_kafka_conf_set_error_cb(conf, kafka_sink_on_error);
-    sl_kafka_conf_hugepage_threads(conf);
     return conf;
 }
 
@@ -1327,9 +1326,8 @@ static int kafka_sink_open(const struct sl_sink_args *args, void **state, char *
         rd_kafka_conf_destroy(conf);
         goto fail;
     }
-    sink->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    sink->rk = sl_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!sink->rk) {
-        rd_kafka_conf_destroy(conf);
         snprintf(err, err_len, "kafka sink %s: %s", sink->node_name, errstr);
         goto fail;
     }

@@ -1255,7 +1255,6 @@ static rd_kafka_conf_t *source_conf(struct kafka_source *src, const char *bootst
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
     rd_kafka_conf_set_error_cb(conf, on_error);
-    sl_kafka_conf_hugepage_threads(conf);
     return conf;
 }
 
@@ -1348,9 +1347,8 @@ static int kafka_source_open(const struct sl_source_args *args, void **state, ch
     rd_kafka_conf_t *conf = source_conf(src, src->embedded_held ? bootstrap : NULL, err, err_len);
     if (!conf)
         goto fail;
-    src->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    src->rk = sl_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (!src->rk) {
-        rd_kafka_conf_destroy(conf);
         snprintf(err, err_len, "kafka source %s: %s", src->node_name, errstr);
         goto fail;
     }

@@ -66,10 +66,8 @@ int sl_kafka_mock_create(struct sl_kafka_mock **mock, unsigned broker_count, cha
         return -EINVAL;
     }
     /* the mock's thread copies every message set it is sent into its log */
-    sl_kafka_conf_hugepage_threads(conf);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    rd_kafka_t *rk = sl_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!rk) {
-        rd_kafka_conf_destroy(conf);
         mock_errf(err, err_len, "mock cluster: rd_kafka_new: %s", errstr);
         return -ENOMEM;
     }

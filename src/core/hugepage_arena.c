@@ -17,6 +17,8 @@
  * not made) */
 #pragma weak mallctl
 
+#define HUGEPAGE_BYTES ((size_t)2 << 20)
+
 static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
 static extent_hooks_t *default_hooks; /* jemalloc's, read once */
 static extent_hooks_t hugepage_hooks; /* the defaults with alloc wrapped */
@@ -24,14 +26,17 @@ static unsigned arena_index;
 static int arena_error = -ENOTSUP; /* written once under arena_once */
 
 /* jemalloc's own alloc hook, then the advice. With opt.retain (on in
- * Debian's build) jemalloc maps an arena's memory in growing spans of 2 MiB
- * and more, so most of it lies in aligned 2 MiB ranges that the kernel can
- * back by huge pages. Called only for the arena made below, after
- * arena_make() wrote default_hooks. */
+ * Debian's build) jemalloc asks for spans of 2 MiB and more, page-aligned;
+ * a new span is asked 2 MiB-aligned here so that the kernel can back it by
+ * huge pages (Linux before 6.7 does not align anonymous mappings itself).
+ * Called only for the arena made below, after arena_make() wrote
+ * default_hooks; jemalloc's hooks ignore their first argument. */
 static void *hugepage_alloc(extent_hooks_t *hooks, void *new_addr, size_t size,
                             size_t alignment, bool *zero, bool *commit, unsigned index)
 {
     (void)hooks;
+    if (!new_addr && size >= HUGEPAGE_BYTES && alignment < HUGEPAGE_BYTES)
+        alignment = HUGEPAGE_BYTES; /* stricter than asked: allowed */
     void *addr = default_hooks->alloc(default_hooks, new_addr, size, alignment, zero, commit,
                                       index);
     if (addr)
@@ -58,16 +63,26 @@ static void arena_make(void)
                       : -EIO;
 }
 
-int sl_hugepage_arena_enter(void)
+bool sl_hugepage_arena_available(void)
 {
     pthread_once(&arena_once, arena_make);
-    if (arena_error)
+    return arena_error == 0;
+}
+
+int sl_hugepage_arena_enter(void)
+{
+    if (!sl_hugepage_arena_available())
         return arena_error;
     unsigned index = arena_index;
     return mallctl("thread.arena", NULL, NULL, &index, sizeof(index)) == 0 ? 0 : -EIO;
 }
 
 #else
+
+bool sl_hugepage_arena_available(void)
+{
+    return false;
+}
 
 int sl_hugepage_arena_enter(void)
 {

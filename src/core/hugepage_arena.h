@@ -12,11 +12,24 @@
  * allocations need.
  *
  * The arena is made once, on first use, and shared by every thread that
- * enters it; jemalloc's own caches keep those threads off each other's
- * locks. Memory freed by any thread goes back to the arena it came from.
+ * enters it: everything such a thread allocates comes from it. jemalloc's
+ * thread caches keep small allocations off the arena's locks; larger ones
+ * (over 32 KiB: message-set buffers, fetch responses) take them. Memory
+ * freed by any thread goes back to the arena it came from (once the
+ * freeing thread's cache flushes). The arena's own metadata is on huge
+ * pages too (a 2 MiB page from the start). Where the kernel's khugepaged
+ * may collapse pages (max_ptes_none), memory jemalloc has purged inside a
+ * huge page can become resident again, and with defrag "madvise" a fault
+ * may wait for the kernel to compact memory.
  */
 #ifndef SL_CORE_HUGEPAGE_ARENA_H
 #define SL_CORE_HUGEPAGE_ARENA_H
+
+#include <stdbool.h>
+
+/* Any thread, any time: whether the arena exists (made on the first call):
+ * the binary's allocator is jemalloc and it made the arena. */
+bool sl_hugepage_arena_available(void);
 
 /* Any thread, any time. Returns 0 (the thread's allocations come from the
  * arena from now on), -ENOTSUP when the binary's allocator is not jemalloc,

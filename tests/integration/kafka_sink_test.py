@@ -32,6 +32,10 @@ sluice did not write) decoding.
     size limit applies to the port).
   * settings: topic and topic_expr together, neither, a misspelt kafka.*
     setting: `sluice validate` exits 2 naming the setting.
+  * a setting librdkafka refuses only when it makes the client (a missing
+    ssl.ca.location), for a kafka sink and a kafka source: the run exits 1
+    with librdkafka's reason (under ASan: and no double free of the conf's
+    interceptors, librdkafka issue #4142).
   * a raw sink that fails while it holds its batches (its broker set down,
     delivery_timeout 1s, so its dead letters fail too): the run exits 1
     with the reason instead of hanging on the worker's batches.
@@ -596,6 +600,28 @@ def test_bad_settings(sluice, tmp):
               "validate %s: exit %d, output %r" % (name, res.returncode, res.stdout))
 
 
+def test_client_refused(sluice, tmp):
+    """A setting librdkafka accepts at validation and refuses when it makes
+    the client (a CA file that is not there): the run fails with its reason,
+    for a kafka sink and a kafka source alike (a sanitizer build also checks
+    that the failed start frees nothing twice)."""
+    ssl = "    kafka: {security.protocol: ssl, ssl.ca.location: %s}\n" % os.path.join(
+        tmp, "no-such-ca.pem")
+    jobs = {
+        "refused_sink": "job: refused\nschemas: [orders]\nsources:\n  g: {type: gen, count: 10}\n"
+                        "sinks:\n  k:\n    type: kafka\n    input: g\n"
+                        "    brokers: 127.0.0.1:1\n    topic: a\n" + ssl,
+        "refused_source": "job: refused\nschemas: [orders]\nsources:\n  k:\n    type: kafka\n"
+                          "    brokers: 127.0.0.1:1\n    topics: [a]\n    group: g\n" + ssl +
+                          "sinks:\n  n: {type: null, input: k}\n",
+    }
+    for name, text in jobs.items():
+        res = run_job(sluice, tmp, name, text, expect_rc=1)
+        if res:
+            check("ssl.ca.location failed" in res[1] and "Sanitizer" not in res[1],
+                  "%s: stderr %r" % (name, res[1][-1500:]))
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
@@ -615,6 +641,7 @@ def main():
         test_dead_letter_delivery(sluice, tmp, broker)
         test_errors_port(sluice, root, tmp, broker)
         test_bad_settings(sluice, tmp)
+        test_client_refused(sluice, tmp)
         test_fails_holding_batches(sluice, tmp)
     finally:
         broker.stop()

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/hugepage_arena.h"
 
@@ -77,6 +78,26 @@ static unsigned automatic_arenas(void)
     return n;
 }
 
+/* Whether the kernel takes MADV_HUGEPAGE at all (built with THP). */
+static bool kernel_has_thp(void)
+{
+    size_t len = (size_t)4 << 20;
+    void *probe = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (probe == MAP_FAILED)
+        exit(1);
+    bool taken = madvise(probe, len, MADV_HUGEPAGE) == 0;
+    munmap(probe, len);
+    return taken;
+}
+
+/* Whether jemalloc advises all its memory itself (MALLOC_CONF=thp:always). */
+static bool jemalloc_thp_always(void)
+{
+    const char *mode = "";
+    size_t len = sizeof(mode);
+    return mallctl("opt.thp", &mode, &len, NULL, 0) == 0 && strcmp(mode, "always") == 0;
+}
+
 /* Allocates OBJECTS objects in the calling thread, checks the middle one's
  * mapping against want_advised, frees them. */
 static void allocations_advised(bool want_advised)
@@ -107,12 +128,16 @@ static void *entering_thread(void *arg)
 static void *plain_thread(void *arg)
 {
     *(unsigned *)arg = thread_arena();
-    allocations_advised(false);
+    allocations_advised(jemalloc_thp_always());
     return NULL;
 }
 
 int main(void)
 {
+    if (!kernel_has_thp()) {
+        printf("skip: the kernel refuses MADV_HUGEPAGE (no transparent huge pages)\n");
+        return 77;
+    }
     unsigned plain, first, second;
     pthread_t thread;
     void *(*const bodies[])(void *) = {plain_thread, entering_thread, entering_thread};
