@@ -14,6 +14,11 @@ change (A/B) on a noisy machine; registered in no meson suite.
       kcat -P producing the same keys, values and header (its process);
       every run writes a topic of its own, new, as in kafka_bench.py.
       Settings are not taken for the sink.
+  --case broker: the variants are `sluice broker` builds, all running at
+      once; round by round each takes the sink case of the first variant's
+      sluice and a kcat -P run, each into a new topic. Prints, per broker,
+      the median of its CPU over each run (/proc/PID/stat) and of the two
+      clients' spans, and sluice's ratio to kcat on that broker.
 
 Usage (from the source root):
 
@@ -83,14 +88,56 @@ def ab_sink(args, variants, spans, cpus, kcat, tmp):
         broker.stop()
 
 
+def ab_broker(args, variants, tmp):
+    if any(settings for _, settings in variants):
+        raise SystemExit("kafka_ab: --case broker takes no settings")
+    client = variants[0][0]
+    kcat_input, _ = kb.make_kcat_input(client, tmp, args.events, 7)
+    runs = {name: {"cpu_s": [], "cpu_k": [], "sluice": [], "kcat": []} for name in args.variants}
+    brokers = {}
+    try:
+        for i, (name, (binary, _)) in enumerate(zip(args.variants, variants)):
+            own = os.path.join(tmp, "broker%d" % i)
+            os.mkdir(own)
+            topics = ["ab_broker_%d" % t for t in range(2 * args.rounds)]
+            brokers[name] = (kb.Broker(binary, own, extra_topics=topics), topics)
+        for r in range(args.rounds):
+            order = list(args.variants) if r % 2 == 0 else list(args.variants)[::-1]
+            for name in order:
+                broker, topics = brokers[name]
+                before = kb.proc_cpu(broker.proc.pid)
+                span = kb.sluice_produce(client, tmp, broker.bootstrap, args.events, 7,
+                                         topics.pop())[0]
+                middle = kb.proc_cpu(broker.proc.pid)
+                kspan = kb.kcat_produce(tmp, broker.bootstrap, kcat_input, topics.pop())[0]
+                after = kb.proc_cpu(broker.proc.pid)
+                for key, value in (("sluice", span), ("kcat", kspan), ("cpu_s", middle - before),
+                                   ("cpu_k", after - middle)):
+                    runs[name][key].append(value)
+    finally:
+        for broker, _ in brokers.values():
+            broker.stop()
+    print("broker, %d events, %d rounds, client %s; medians: the broker's CPU (s) over a "
+          "sluice sink run and a kcat -P run, their spans (s), kcat's span over sluice's"
+          % (args.events, args.rounds, client))
+    for name in args.variants:
+        m = {key: statistics.median(values) for key, values in runs[name].items()}
+        print("%-60s cpu %.3f / %.3f  sluice %.3f  kcat %.3f  %.2f"
+              % (name, m["cpu_s"], m["cpu_k"], m["sluice"], m["kcat"], m["kcat"] / m["sluice"]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("variants", nargs="+")
-    ap.add_argument("--case", choices=["source", "sink"], default="source")
+    ap.add_argument("--case", choices=["source", "sink", "broker"], default="source")
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--events", type=int, default=200000)
     args = ap.parse_args()
     variants = [parse_variant(v) for v in args.variants]
+    if args.case == "broker":
+        with tempfile.TemporaryDirectory(prefix="kafka_ab.") as tmp:
+            ab_broker(args, variants, tmp)
+        return 0
     spans = {v: [] for v in args.variants}
     cpus = {v: [] for v in args.variants}
     kcat = []
